@@ -1,0 +1,164 @@
+"""The untrusted side: a fork server and the per-submission kernel it forks.
+
+Run as ``python -m autograder._kernel FD``. The fork server imports NumPy,
+torch, matplotlib and IPython once (one OpenMP thread, so fork is safe), then
+waits on the control socket FD. For each submission the trusted side sends a
+socket of its own; the server forks a child that confines itself (see
+`autograder.sandbox`), runs the notebook's cells in an IPython
+`InteractiveShell` and then answers calls of the notebook's functions.
+Nothing here ever reads hidden tests, references or the gradebook: only
+notebook sources come in, and only plain data (`autograder._wire`) goes out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from autograder import _wire
+from autograder.sandbox import ResourceLimits, confine
+
+REFUSED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2",
+                       "python3", "pypy", "system", "sx", "capture_output")
+ERROR_CHARS = 2000
+
+
+def _preload():
+    """Import what every submission uses, so that each fork starts warm."""
+    import matplotlib
+    import numpy  # noqa: F401
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    torch.set_num_threads(1)
+    torch.ones(2) @ torch.ones(2)  # touch cpuinfo and the allocator before any fork
+    matplotlib.use("module://matplotlib_inline.backend_inline")
+    import matplotlib.pyplot  # noqa: F401
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor"
+    config.InteractiveShell.xmode = "Plain"
+    shell = InteractiveShell.instance(config=config)
+    shell.enable_gui = lambda gui=None: None  # inline figures need no GUI event loop
+    _refuse_shell_escapes(shell)
+    return shell
+
+
+def _refuse_shell_escapes(shell) -> None:
+    def refuse(*_args, **_kwargs):
+        raise PermissionError("shell commands (!cmd, %%bash, %sx) are not allowed in graded notebooks")
+
+    shell.system = shell.system_raw = shell.system_piped = shell.getoutput = refuse
+    for name in REFUSED_CELL_MAGICS:
+        shell.register_magic_function(refuse, "cell", name)
+    for name in ("sx", "system", "sc"):
+        shell.register_magic_function(refuse, "line", name)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+
+
+# --- the child ------------------------------------------------------------------
+
+def _run_cells(shell, sock: socket.socket, cells: list[str], skip: dict[str, str]) -> list[dict]:
+    outcomes = []
+    for index, source in enumerate(cells):
+        if str(index) in skip:
+            outcomes.append({"index": index, "status": "skipped", "error": skip[str(index)]})
+            continue
+        _wire.send(sock, {"event": "cell", "index": index})
+        result = shell.run_cell(source, store_history=False)
+        error = result.error_before_exec or result.error_in_exec
+        outcomes.append({"index": index, "status": "error" if error else "ok",
+                         "error": _describe(error) if error else ""})
+    return outcomes
+
+
+def _answer(shell, header: dict, blobs: list[bytes]) -> tuple[dict, object]:
+    """Look up or call a notebook name; returns the reply header and value."""
+    name = header.get("name")
+    if type(name) is not str or name not in shell.user_ns:
+        return {"ok": False, "error": {"type": "NameError", "message": f"{name!r} is not defined in the notebook"}}, None
+    target = shell.user_ns[name]
+    if header.get("op") == "get":
+        return {"ok": True}, target
+    if not callable(target):
+        return {"ok": False, "error": {"type": "TypeError", "message": f"{name} is not a function"}}, None
+    args, kwargs = _wire.decode(header.get("value"), blobs)
+    try:
+        return {"ok": True}, target(*args, **kwargs)
+    except BaseException as error:  # the student's exception is data to report
+        kinds = [kind.__name__ for kind in type(error).__mro__]
+        return {"ok": False, "error": {"type": kinds[0], "bases": kinds[1:8], "message": str(error)[:ERROR_CHARS]}}, None
+
+
+def _serve_calls(shell, sock: socket.socket) -> None:
+    while True:
+        try:
+            header, blobs = _wire.recv(sock)
+        except _wire.PeerClosed:
+            return
+        if header.get("op") == "bye":
+            return
+        reply, value = _answer(shell, header, blobs)
+        try:
+            _wire.send_value(sock, reply, value)
+        except _wire.WireError as error:
+            _wire.send(sock, {"ok": False, "error": {"type": "NotPlainData", "message": str(error)}})
+
+
+def _child(shell, sock: socket.socket, scratch: Path, limits: ResourceLimits) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    output = os.open(scratch / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    layers = confine(scratch, limits, keep_fds=(sock.fileno(),))
+    header, _ = _wire.recv(sock)
+    _wire.send(sock, {"event": "started", "layers": layers})
+    outcomes = _run_cells(shell, sock, header["cells"], header.get("skip", {}))
+    sys.stdout.flush()
+    _wire.send(sock, {"event": "done", "cells": outcomes})
+    _serve_calls(shell, sock)
+
+
+def _spawn(shell, control: socket.socket) -> bool:
+    """Fork one child for the request on the control socket; False when told to stop."""
+    try:
+        message, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
+    except OSError:
+        return False
+    if not message or not fds:
+        return False
+    request = _wire.json.loads(message)
+    sock = socket.socket(fileno=fds[0])
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        try:
+            _child(shell, sock, Path(request["scratch"]), ResourceLimits(**request["limits"]))
+        finally:
+            os._exit(0)
+    sock.close()
+    control.sendall(_wire.json.dumps({"pid": pid}).encode() + b"\n")
+    return True
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    started = time.monotonic()
+    shell = _preload()
+    control.sendall(_wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n")
+    while _spawn(shell, control):
+        pass
+
+
+if __name__ == "__main__":
+    main()

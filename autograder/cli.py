@@ -1,0 +1,153 @@
+"""The `autograder` command: a thin layer over the library, one short function per command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from autograder.check import check as check_notebook
+from autograder.course import Course, CourseError
+from autograder.export import FORMATS, export as export_grades
+from autograder.grade import Batch, GradingError, grade as grade_batch
+from autograder.gradebook import Gradebook
+from autograder.hidden_tests import HiddenTestsError
+
+console = Console(highlight=False)
+DEMO_DB = Path("db") / "demo.sqlite"
+
+
+class _Failure(click.ClickException):
+    """A one-line error, exit status 1, no traceback."""
+
+
+def _assignment(name: str):
+    try:
+        return Course().assignment(name)
+    except CourseError as error:
+        raise _Failure(str(error)) from None
+
+
+def _print_batch(name: str, batch: Batch) -> None:
+    table = Table(title=f"{name}: grading run {batch.run_id or '-'} (seed {batch.seed})")
+    for column, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left")):
+        table.add_column(column, justify=justify)
+    for result in sorted(batch.results, key=lambda r: r.student):
+        style = "red" if result.status == "error" else None
+        table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, style=style)
+    if batch.results:
+        console.print(table)
+    for result in batch.failed_to_run:
+        console.print(f"[red]error[/red] {result.message}")
+    graded = len(batch.results) - len(batch.failed_to_run)
+    console.print(f"{graded} graded, {len(batch.failed_to_run)} failed to run, {len(batch.skipped)} skipped"
+                  + (" (already graded with these tests; --force regrades)" if batch.skipped else ""))
+
+
+def _run_grading(name: str, paths: list[Path], **options) -> Batch:
+    assignment = _assignment(name)
+    columns = (TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(assignment.name, total=None)
+        try:
+            return grade_batch(assignment, paths, **options,
+                               on_plan=lambda count: progress.update(task, total=count),
+                               on_result=lambda result: progress.advance(task))
+        except (GradingError, HiddenTestsError, CourseError) as error:
+            raise _Failure(str(error)) from None
+
+
+@click.group()
+@click.version_option(package_name="autograder")
+def main() -> None:
+    """Grade deep-learning notebooks in a sandbox, keep scores in a gradebook, export them."""
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds each notebook may take to run.")
+@click.option("--force", is_flag=True, help="Regrade submissions already graded with these tests.")
+@click.option("--seed", type=int, help="Seed of the test inputs (default: the assignment's stored seed).")
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True,
+              help="Where hidden tests put tensors; GPU-only tests are skipped on cpu.")
+def grade(assignment: str, paths: tuple[Path, ...], db_url: str | None, workers: int, timeout: float,
+          force: bool, seed: int | None, device: str) -> None:
+    """Grade the notebooks in PATHS for ASSIGNMENT.
+
+    Example: autograder grade softmax submissions/
+    """
+    batch = _run_grading(assignment, list(paths), db_url=db_url, workers=workers, timeout=timeout,
+                         force=force, seed=seed, device=device)
+    _print_batch(assignment, batch)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def export(assignment: str, fmt: str, output: Path | None, db_url: str | None) -> None:
+    """Export ASSIGNMENT's grades.
+
+    Example: autograder export softmax --format csv -o softmax.csv
+    """
+    name = _assignment(assignment).name
+    with Gradebook(db_url) as gradebook:
+        text = export_grades(name, gradebook.grades(name), fmt)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text)
+        console.print(f"wrote {output}")
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
+def check(notebook: Path, timeout: float) -> None:
+    """Run NOTEBOOK and its public tests locally, as the grader would.
+
+    Example: autograder check softmax.ipynb
+    """
+    report = check_notebook(notebook, timeout=timeout)
+    if report.error:
+        raise _Failure(report.error)
+    for cell in report.cells:
+        if cell.status != "ok":
+            console.print(f"[yellow]cell {cell.index + 1}[/yellow] {cell.status}: {cell.error}")
+    for test in report.tests:
+        mark = "[green]pass[/green]" if test.status == "passed" else f"[red]{test.status}[/red]"
+        console.print(f"{mark} {test.name}" + (f": {test.message}" if test.message else ""))
+    if report.unanswered:
+        console.print(f"[yellow]quiz[/yellow] unanswered: {', '.join(report.unanswered)}")
+    passed = sum(t.status == "passed" for t in report.tests)
+    console.print(f"{passed} of {len(report.tests)} public tests pass; hidden tests decide the grade.")
+    raise SystemExit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
+def demo(workers: int) -> None:
+    """Grade the bundled sample submissions into a fresh db/demo.sqlite and print the tables."""
+    if DEMO_DB.exists():
+        DEMO_DB.unlink()
+    for sidecar in DEMO_DB.parent.glob(DEMO_DB.name + "-*"):
+        sidecar.unlink()
+    url = f"sqlite:///{DEMO_DB}"
+    for assignment in Course().assignments():
+        if assignment.samples.is_dir():
+            _print_batch(assignment.name, _run_grading(assignment.name, [assignment.samples], db_url=url,
+                                                       workers=workers))
+    console.print(f"Gradebook: {DEMO_DB}. Try: autograder export softmax --format json --db {url}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Execute a notebook in a sandboxed child and call its functions from the trusted side.
+
+`ForkServer` starts the pre-warmed fork server (`autograder._kernel`) in a clean
+environment; `Kernel` is one submission: its cells run in a fresh forked
+child, and `kernel.call("softmax", z)` runs the student's function there and
+returns plain data. Every wait has a deadline; on a timeout or a crash the
+child and its process group get SIGKILL, and the next use forks a fresh child
+that re-runs the notebook, skipping the cells that hung or killed the process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import _wire
+from autograder.sandbox import ResourceLimits
+
+LOG_CHARS = 64 * 1024
+START_TIMEOUT = 120.0
+
+
+class StudentError(Exception):
+    """The student's code raised; subclasses also derive from the builtin it raised."""
+
+    kind = "Exception"
+
+
+class NotPlainData(AssertionError):
+    """The student's code returned something that is not plain data."""
+
+
+class CallTimeout(Exception):
+    """A call of the student's code ran past its deadline and was killed."""
+
+
+class KernelDied(Exception):
+    """The notebook's process exited or could not be (re)started."""
+
+
+_ERROR_CLASSES: dict[tuple[str, type | None], type[StudentError]] = {}
+
+
+def _builtin_error(names: list[str]) -> type[Exception] | None:
+    """The first built-in exception class among the names of the student's exception's MRO."""
+    for name in names:
+        candidate = getattr(builtins, name, None)
+        if isinstance(candidate, type) and issubclass(candidate, Exception):
+            return candidate
+    return None
+
+
+def student_error(kind: str, message: str, bases: list[str] = ()) -> StudentError:
+    """An exception that `pytest.raises(ValueError)` catches when the student raised a ValueError.
+
+    `kind` names the student's exception class and `bases` its ancestors (e.g. NumPy's
+    AxisError is a ValueError); the class is built here, only from built-in classes.
+    """
+    base = _builtin_error([kind, *bases])
+    key = (kind, base)
+    if key not in _ERROR_CLASSES:
+        try:
+            _ERROR_CLASSES[key] = type(kind, (StudentError, base) if base else (StudentError,), {"kind": kind})
+        except TypeError:  # a built-in whose layout cannot be mixed in
+            _ERROR_CLASSES[key] = type(kind, (StudentError,), {"kind": kind})
+    return _ERROR_CLASSES[key](message)
+
+
+def _clean_environment() -> dict[str, str]:
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": package_parent,
+            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg", **threads}
+
+
+class ForkServer:
+    """The pre-warmed process that forks one sandboxed child per submission."""
+
+    def __init__(self, limits: ResourceLimits = ResourceLimits()) -> None:
+        self.limits = limits
+        self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
+        ours, theirs = socket.socketpair()
+        environment = {**_clean_environment(), "HOME": str(self.home),
+                       "MPLCONFIGDIR": str(self.home), "IPYTHONDIR": str(self.home / "ipython")}
+        self._stderr = open(self.home / "server.log", "w+b")
+        self._process = subprocess.Popen(
+            [sys.executable, "-s", "-m", "autograder._kernel", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), env=environment, cwd=self.home,
+            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
+        theirs.close()
+        self._control = ours
+        self._replies = ours.makefile("rb")
+        self.warmup_seconds = self._read_reply(START_TIMEOUT)["ready"]
+
+    def _read_reply(self, timeout: float) -> dict:
+        self._control.settimeout(timeout)
+        try:
+            line = self._replies.readline()
+        except (TimeoutError, OSError):
+            line = b""
+        if not line:
+            self._stderr.seek(0)
+            detail = self._stderr.read().decode(errors="replace").strip().splitlines()
+            raise KernelDied(f"the fork server did not answer: {detail[-1] if detail else 'no output'}")
+        return json.loads(line)
+
+    def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
+        """Fork a child confined to `scratch`; returns its pid and our end of its socket."""
+        ours, theirs = socket.socketpair()
+        request = json.dumps({"scratch": str(scratch), "limits": self.limits.as_dict()}).encode()
+        socket.send_fds(self._control, [request], [theirs.fileno()])
+        theirs.close()
+        return self._read_reply(30.0)["pid"], ours
+
+    def close(self) -> None:
+        self._control.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._stderr.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    index: int
+    status: str  # ok, error, skipped, timeout, crashed
+    error: str = ""
+
+
+@dataclass
+class NotebookRun:
+    """How the notebook's cells went, over every restart."""
+
+    cells: list[CellOutcome] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+    restarts: int = 0
+
+    def errors(self) -> list[CellOutcome]:
+        return [cell for cell in self.cells if cell.status != "ok"]
+
+
+class Kernel:
+    """One submission's notebook, live in a sandboxed child."""
+
+    def __init__(self, server: ForkServer, cells: list[str], *, timeout: float = 60.0,
+                 call_timeout: float = 10.0, max_restarts: int = 5, max_skipped_cells: int = 3) -> None:
+        self.server = server
+        self.cells = cells
+        self.timeout = timeout
+        self.call_timeout = call_timeout
+        self.max_restarts = max_restarts
+        self.max_skipped_cells = max_skipped_cells
+        self.run = NotebookRun()
+        self.log = ""
+        self._skipped: dict[int, CellOutcome] = {}  # cells that hung or crashed: skipped on restart
+        self._pid: int | None = None
+        self._sock: socket.socket | None = None
+        self._scratch: Path | None = None
+        self._starts = 0
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def start(self) -> NotebookRun:
+        """Run the notebook; a cell that hangs or kills the process is skipped on a retry."""
+        while True:
+            self._starts += 1
+            if self._starts > self.max_restarts + 1:
+                raise KernelDied(f"the notebook's process was restarted {self.max_restarts} times; giving up")
+            self._fork()
+            verdict = self._run_cells()
+            if verdict is None:
+                return self.run
+            self._kill()
+            if verdict.index < 0 or len(self._skipped) >= self.max_skipped_cells:
+                raise KernelDied(verdict.error)
+            self._skipped[verdict.index] = verdict
+
+    def _fork(self) -> None:
+        self._scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        self._pid, self._sock = self.server.spawn(self._scratch)
+        skip = {str(index): cell.error for index, cell in self._skipped.items()}
+        _wire.send(self._sock, {"cells": self.cells, "skip": skip})
+
+    def _run_cells(self) -> CellOutcome | None:
+        """Wait for the cells to finish; on a hang or crash, which cell and why."""
+        deadline = time.monotonic() + self.timeout
+        current = -1
+        try:
+            while True:
+                header, _ = _wire.recv(self._sock, deadline=deadline)
+                event = header.get("event")
+                if event == "started":
+                    self.run.layers = [str(layer) for layer in header.get("layers", [])][:16]
+                elif event == "cell" and type(header.get("index")) is int:
+                    current = header["index"]
+                elif event == "done":
+                    self.run.cells = self._cell_outcomes(header.get("cells"))
+                    return None
+        except TimeoutError:
+            where = f"cell {current + 1}" if current >= 0 else "start-up"
+            return CellOutcome(current, "timeout", f"{where} ran past the {self.timeout:g} s limit and was stopped")
+        except _wire.WireError:
+            where = f"cell {current + 1}" if current >= 0 else "start-up"
+            return CellOutcome(current, "crashed", f"the notebook's process ended during {where}")
+
+    def _cell_outcomes(self, cells: Any) -> list[CellOutcome]:
+        reported = {cell.get("index"): cell for cell in cells if type(cell) is dict} if type(cells) is list else {}
+        outcomes = []
+        for index in range(len(self.cells)):
+            cell = reported.get(index, {})
+            if index in self._skipped:
+                outcomes.append(self._skipped[index])
+            else:
+                status = cell.get("status") if cell.get("status") in ("ok", "error") else "error"
+                outcomes.append(CellOutcome(index, status, str(cell.get("error", ""))[:2000]))
+        return outcomes
+
+    def _kill(self) -> None:
+        if self._pid is not None:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self._pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if self._sock is not None:
+            self._sock.close()
+        self._collect_output()
+        self._pid = self._sock = None
+
+    def _collect_output(self) -> None:
+        if self._scratch is None:
+            return
+        output = self._scratch / "output.txt"
+        if output.is_file() and not output.is_symlink():
+            with open(output, "rb") as handle:
+                handle.seek(max(0, output.stat().st_size - LOG_CHARS))
+                self.log = (self.log + handle.read().decode(errors="replace"))[-LOG_CHARS:]
+        shutil.rmtree(self._scratch, ignore_errors=True)
+        self._scratch = None
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                _wire.send(self._sock, {"op": "bye"})
+            except OSError:
+                pass
+        self._kill()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    # --- calls ------------------------------------------------------------------------
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Run the notebook's `name(*args, **kwargs)` in the child; plain data back."""
+        return self._request({"op": "call", "name": name}, (list(args), kwargs), f"{name}(...)")
+
+    def get(self, name: str) -> Any:
+        """The value of the notebook's variable `name`, as plain data."""
+        return self._request({"op": "get", "name": name}, None, name)
+
+    def _request(self, header: dict, payload: Any, what: str) -> Any:
+        if self._sock is None:
+            self.start()
+            self.run.restarts = self._starts - 1
+        _wire.send_value(self._sock, header, payload)
+        deadline = time.monotonic() + self.call_timeout
+        try:
+            reply, value = _wire.recv_value(self._sock, deadline=deadline)
+        except TimeoutError:
+            self._kill()
+            raise CallTimeout(f"{what} ran past the {self.call_timeout:g} s limit and was stopped") from None
+        except _wire.PeerClosed:
+            self._kill()
+            raise KernelDied(f"the notebook's process exited during {what}") from None
+        except _wire.WireError as error:
+            self._kill()
+            raise NotPlainData(f"{what} did not return plain data: {error}") from None
+        if reply.get("ok") is True:
+            return value
+        error = reply.get("error") if type(reply.get("error")) is dict else {}
+        kind, message = str(error.get("type", "Exception"))[:100], str(error.get("message", ""))[:2000]
+        if kind == "NotPlainData":
+            raise NotPlainData(f"{what} did not return plain data: {message}")
+        bases = error.get("bases") if type(error.get("bases")) is list else []
+        raise student_error(kind, message, [str(name)[:100] for name in bases[:8]])

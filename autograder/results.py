@@ -1,0 +1,55 @@
+"""Plain records that travel from the grading path to the gradebook and exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+TEST_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+SUBMISSION_STATUSES = ("graded", "error", "missing")
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One hidden test's verdict on one submission."""
+
+    name: str
+    status: str  # one of TEST_STATUSES
+    score: float
+    max_score: float
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class SubmissionResult:
+    """Everything the grader decided about one submission."""
+
+    student: str
+    path: str
+    content_hash: str
+    submitted_at: datetime
+    status: str  # "graded" or "error"
+    max_score: float
+    late: bool = False
+    message: str = ""
+    log: str = ""
+    tests: list[TestOutcome] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+
+@dataclass(frozen=True)
+class StudentGrade:
+    """A student's current standing on one assignment, as exports show it."""
+
+    student: str
+    status: str  # one of SUBMISSION_STATUSES
+    score: float
+    max_score: float
+    late: bool
+    submitted_at: datetime | None
+    message: str
+    tests: list[TestOutcome]
