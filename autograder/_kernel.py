@@ -119,11 +119,12 @@ def _child(shell, sock: socket.socket, scratch: Path, limits: ResourceLimits) ->
     output = os.open(scratch / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(output, 1)
     os.dup2(output, 2)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True, write_through=True)  # nothing lost when killed
     layers = confine(scratch, limits, keep_fds=(sock.fileno(),))
     header, _ = _wire.recv(sock)
     _wire.send(sock, {"event": "started", "layers": layers})
     outcomes = _run_cells(shell, sock, header["cells"], header.get("skip", {}))
-    sys.stdout.flush()
     _wire.send(sock, {"event": "done", "cells": outcomes})
     _serve_calls(shell, sock)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 NUMERIC_KINDS = "biufc"
 MAX_DEPTH = 32
+MAX_INT_BITS = 14_000  # about 4200 digits: JSON of a longer int trips Python's int-to-str limit
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def encode(value: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[bytes
         if depth > MAX_DEPTH:
             raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
         kind = type(item)
-        if item is None or kind is bool or kind is int:
+        if item is None or kind is bool:
+            return item
+        if kind is int:
+            if item.bit_length() > MAX_INT_BITS:
+                raise WireError(f"an integer of {item.bit_length()} bits is over the {MAX_INT_BITS}-bit limit")
             return item
         if kind is float:
             return item if math.isfinite(item) else {"t": "float", "v": repr(item)}
@@ -107,10 +112,15 @@ def encode(value: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[bytes
 def _encode_tensor(tensor: Any, blob) -> dict:
     import torch
 
-    plain = tensor.detach().to("cpu")
-    if plain.dtype == torch.bfloat16:
-        plain = plain.to(torch.float32)
-    return {"t": "tensor", "i": blob(plain.contiguous().numpy()),
+    try:
+        plain = tensor.detach().to("cpu").resolve_conj().resolve_neg()
+        if plain.dtype == torch.bfloat16:
+            plain = plain.to(torch.float32)
+        array = plain.contiguous().numpy()
+    except (TypeError, RuntimeError, NotImplementedError) as error:  # sparse, float8, meta, ...
+        raise WireError(f"a tensor of dtype {tensor.dtype} and layout {tensor.layout} cannot be sent "
+                        f"as an array ({str(error)[:100]})") from None
+    return {"t": "tensor", "i": blob(array),
             "dtype": str(tensor.dtype).removeprefix("torch."), "device": str(tensor.device)}
 
 
@@ -169,15 +179,22 @@ def _pair(value: Any) -> list:
 
 
 def _key(value: Any) -> Any:
-    if type(value) not in (str, int, float, bool, tuple) and value is not None:
+    if type(value) not in (str, int, float, bool, tuple) and value is not None and not isinstance(value, np.generic):
         raise WireError("a dict key that is not a plain scalar")
+    try:
+        hash(value)
+    except TypeError:  # a tuple holding a list or an array
+        raise WireError("a dict key that is not hashable") from None
     return value
 
 
 def _decode_tensor(array: np.ndarray, dtype: Any, device: Any) -> Any:
     import torch
 
-    tensor = torch.from_numpy(array.copy())
+    try:
+        tensor = torch.from_numpy(array.copy())
+    except (TypeError, ValueError) as error:  # a dtype or byte order torch has no tensor for
+        raise WireError(f"an array of dtype {array.dtype} that is not a tensor ({str(error)[:100]})") from None
     if dtype == "bfloat16":
         tensor = tensor.to(torch.bfloat16)
     tensor.origin_device = str(device)[:32]  # where the student's tensor lived
@@ -215,7 +232,10 @@ def _recv_exact(sock: socket.socket, size: int, deadline: float | None) -> bytes
     received = 0
     while received < size:
         _wait(sock, deadline)
-        count = sock.recv_into(view[received:], size - received)
+        try:
+            count = sock.recv_into(view[received:], size - received)
+        except ConnectionResetError:  # the peer closed with data of ours still unread
+            count = 0
         if count == 0:
             raise PeerClosed("the connection closed in the middle of a message")
         received += count

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.execute import CellOutcome, ForkServer, Kernel, KernelDied, StudentError
+from autograder.execute import CallTimeout, CellOutcome, ForkServer, Kernel, KernelDied, NotPlainData, StudentError
 from autograder.ingest import read_submission
 from autograder.results import TestOutcome
 from autograder.testkit import verdict
@@ -45,6 +45,8 @@ def _quiz_gaps(kernel: Kernel) -> list[str]:
         answers = kernel.get("ANSWERS")
     except StudentError:
         return []
+    except (NotPlainData, CallTimeout):  # e.g. a set among the answers: report it, run on
+        return ["ANSWERS is not plain data"]
     if not isinstance(answers, dict):
         return ["ANSWERS is not a dict"]
     return sorted(str(key) for key, value in answers.items() if value is None)

@@ -32,8 +32,13 @@ def _assignment(name: str):
         raise _Failure(str(error)) from None
 
 
+def _line(text: str, style: str | None = None) -> None:
+    """One line of plain text: never wrapped, never read as markup (it may hold file names)."""
+    console.print(text, style=style, soft_wrap=True, markup=False)
+
+
 def _print_batch(name: str, batch: Batch) -> None:
-    table = Table(title=f"{name}: grading run {batch.run_id or '-'} (seed {batch.seed})")
+    table = Table(title=name, caption=f"grading run {batch.run_id or '-'}, seed {batch.seed}")
     for column, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left")):
         table.add_column(column, justify=justify)
     for result in sorted(batch.results, key=lambda r: r.student):
@@ -42,10 +47,10 @@ def _print_batch(name: str, batch: Batch) -> None:
     if batch.results:
         console.print(table)
     for result in batch.failed_to_run:
-        console.print(f"[red]error[/red] {result.message}")
+        _line(f"error {result.message}", style="red")
     graded = len(batch.results) - len(batch.failed_to_run)
-    console.print(f"{graded} graded, {len(batch.failed_to_run)} failed to run, {len(batch.skipped)} skipped"
-                  + (" (already graded with these tests; --force regrades)" if batch.skipped else ""))
+    _line(f"{graded} graded, {len(batch.failed_to_run)} failed to run, {len(batch.skipped)} skipped"
+          + (" (already graded with these tests; --force regrades)" if batch.skipped else ""))
 
 
 def _run_grading(name: str, paths: list[Path], **options) -> Batch:
@@ -122,14 +127,15 @@ def check(notebook: Path, timeout: float) -> None:
         raise _Failure(report.error)
     for cell in report.cells:
         if cell.status != "ok":
-            console.print(f"[yellow]cell {cell.index + 1}[/yellow] {cell.status}: {cell.error}")
+            _line(f"cell {cell.index + 1} {cell.status}: {cell.error}", style="yellow")
     for test in report.tests:
-        mark = "[green]pass[/green]" if test.status == "passed" else f"[red]{test.status}[/red]"
-        console.print(f"{mark} {test.name}" + (f": {test.message}" if test.message else ""))
+        passed = test.status == "passed"
+        _line(f"{'pass' if passed else test.status} {test.name}" + (f": {test.message}" if test.message else ""),
+              style="green" if passed else "red")
     if report.unanswered:
-        console.print(f"[yellow]quiz[/yellow] unanswered: {', '.join(report.unanswered)}")
+        _line(f"quiz unanswered: {', '.join(report.unanswered)}", style="yellow")
     passed = sum(t.status == "passed" for t in report.tests)
-    console.print(f"{passed} of {len(report.tests)} public tests pass; hidden tests decide the grade.")
+    _line(f"{passed} of {len(report.tests)} public tests pass; hidden tests decide the grade.")
     raise SystemExit(0 if report.ok else 1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -78,10 +79,14 @@ class Course:
     def _load(self, folder: str) -> Assignment:
         config_path = self.root / "solutions" / folder / "assignment.toml"
         try:
-            config = tomllib.loads(config_path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as error:
+            config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise CourseError(f"{config_path}: {error}") from None
+        call_timeout = config.get("call_timeout", DEFAULT_CALL_TIMEOUT)
+        if type(call_timeout) not in (int, float) or not 0 < call_timeout < math.inf:
+            raise CourseError(f"{config_path}: call_timeout must be a positive number of seconds, "
+                              f"not {call_timeout!r}")
         notebook = self.root / "assignments" / folder / str(config.get("notebook", f"{_name_of(folder)}.ipynb"))
         return Assignment(name=_name_of(folder), folder=folder, title=str(config.get("title", folder)),
                           notebook=notebook, solutions=config_path.parent,
-                          call_timeout=float(config.get("call_timeout", DEFAULT_CALL_TIMEOUT)))
+                          call_timeout=float(call_timeout))

@@ -49,31 +49,34 @@ class KernelDied(Exception):
     """The notebook's process exited or could not be (re)started."""
 
 
-_ERROR_CLASSES: dict[tuple[str, type | None], type[StudentError]] = {}
+_ERROR_CLASSES: dict[tuple[str, tuple[type, ...]], type[StudentError]] = {}
 
 
-def _builtin_error(names: list[str]) -> type[Exception] | None:
-    """The first built-in exception class among the names of the student's exception's MRO."""
+def _builtin_bases(names: list[str]) -> tuple[type, ...]:
+    """The built-in exception classes among the names of the student's exception's MRO."""
+    found = []
     for name in names:
         candidate = getattr(builtins, name, None)
-        if isinstance(candidate, type) and issubclass(candidate, Exception):
-            return candidate
-    return None
+        if isinstance(candidate, type) and issubclass(candidate, Exception) and candidate is not Exception:
+            if not any(issubclass(known, candidate) for known in found):
+                found.append(candidate)
+    return tuple(found)
 
 
 def student_error(kind: str, message: str, bases: list[str] = ()) -> StudentError:
     """An exception that `pytest.raises(ValueError)` catches when the student raised a ValueError.
 
-    `kind` names the student's exception class and `bases` its ancestors (e.g. NumPy's
-    AxisError is a ValueError); the class is built here, only from built-in classes.
+    `kind` names the student's exception class and `bases` its ancestors (NumPy's
+    AxisError is a ValueError and an IndexError); the class is built here, only from
+    built-in classes.
     """
-    base = _builtin_error([kind, *bases])
-    key = (kind, base)
+    builtin = _builtin_bases([kind, *bases])
+    key = (kind, builtin)
     if key not in _ERROR_CLASSES:
         try:
-            _ERROR_CLASSES[key] = type(kind, (StudentError, base) if base else (StudentError,), {"kind": kind})
-        except TypeError:  # a built-in whose layout cannot be mixed in
-            _ERROR_CLASSES[key] = type(kind, (StudentError,), {"kind": kind})
+            _ERROR_CLASSES[key] = type(kind, (StudentError, *builtin), {"kind": kind})
+        except TypeError:  # built-ins whose layouts cannot be mixed
+            _ERROR_CLASSES[key] = type(kind, (StudentError, *builtin[:1]), {"kind": kind})
     return _ERROR_CLASSES[key](message)
 
 
@@ -124,6 +127,7 @@ class ForkServer:
         return self._read_reply(30.0)["pid"], ours
 
     def close(self) -> None:
+        self._replies.close()  # the file object holds the socket open: close both so the server sees EOF
         self._control.close()
         try:
             self._process.wait(timeout=5)
@@ -163,7 +167,7 @@ class Kernel:
     """One submission's notebook, live in a sandboxed child."""
 
     def __init__(self, server: ForkServer, cells: list[str], *, timeout: float = 60.0,
-                 call_timeout: float = 10.0, max_restarts: int = 5, max_skipped_cells: int = 3) -> None:
+                 call_timeout: float = 10.0, max_restarts: int = 8, max_skipped_cells: int = 3) -> None:
         self.server = server
         self.cells = cells
         self.timeout = timeout
@@ -188,6 +192,7 @@ class Kernel:
                 raise KernelDied(f"the notebook's process was restarted {self.max_restarts} times; giving up")
             self._fork()
             verdict = self._run_cells()
+            self.run.restarts = self._starts - 1
             if verdict is None:
                 return self.run
             self._kill()
@@ -285,7 +290,6 @@ class Kernel:
     def _request(self, header: dict, payload: Any, what: str) -> Any:
         if self._sock is None:
             self.start()
-            self.run.restarts = self._starts - 1
         _wire.send_value(self._sock, header, payload)
         deadline = time.monotonic() + self.call_timeout
         try:

@@ -87,15 +87,17 @@ def _grader_process(assignment: Assignment, limits: ResourceLimits, timeout: flo
         results.put(("broken", str(error)))
         return
     with ForkServer(limits) as server:
-        results.put(("ready", None))
         while (task := tasks.get()) is not None:
             seed, chunk = task
+            graded: list[SubmissionResult] = []
             try:
-                points = run_hidden_tests(assignment, chunk, server, seed=seed, timeout=timeout, device=device,
-                                          on_graded=lambda result: results.put(("graded", result)))
-                results.put(("points", sum(points.values())))
+                run_hidden_tests(assignment, chunk, server, seed=seed, timeout=timeout, device=device,
+                                 on_graded=graded.append)
+                results.put(("graded", graded))  # only once the whole session ended cleanly
             except HiddenTestsError as error:
                 results.put(("broken", str(error)))
+            except Exception as error:  # a bug on the trusted side: stop the batch, say what happened
+                results.put(("broken", f"the grader failed: {type(error).__name__}: {error}"))
 
 
 class _Graders:
@@ -115,6 +117,7 @@ class _Graders:
         self.tasks.put((seed, chunk))
 
     def next_message(self) -> tuple[str, object]:
+        """The next chunk's verdict: ("graded", results) or ("broken", why)."""
         while True:
             try:
                 return self.results.get(timeout=POLL_SECONDS)
@@ -137,7 +140,7 @@ class _Graders:
 
 
 def _chunks(submissions: list[Submission], workers: int) -> list[list[Submission]]:
-    size = max(1, min(16, math.ceil(len(submissions) / (workers * 4))))
+    size = max(1, min(32, math.ceil(len(submissions) / (workers * 4))))  # one pytest session a chunk
     return [submissions[i:i + size] for i in range(0, len(submissions), size)]
 
 
@@ -183,19 +186,16 @@ def _grade_into(gradebook: Gradebook, graders: _Graders | None, assignment: Assi
         batch.results.append(result)
         on_result(result)
 
-    runnable = [s for s in todo if not s.error]
-    for chunk in _chunks(runnable, len(graders.processes) if graders else 1):
+    chunks = _chunks([s for s in todo if not s.error], len(graders.processes) if graders else 1)
+    for chunk in chunks:
         graders.submit(batch.seed, chunk)
-    pending = {s.student for s in runnable}
-    while pending:
+    for _ in chunks:
         kind, payload = graders.next_message()
         if kind == "broken":
             raise GradingError(str(payload))
-        if kind == "points":
-            max_score = payload
-        elif kind == "graded":
-            pending.discard(payload.student)
-            store(payload)
+        for result in payload:
+            max_score = result.max_score
+            store(result)
     for submission in todo:
         if submission.error:
             store(_refused_result(submission, max_score))

@@ -77,6 +77,12 @@ def test_name(item: pytest.Item) -> str:
     return f"{item.originalname}[{'-'.join(own)}]" if own else item.originalname
 
 
+def _defined_in_its_module(item: pytest.Item) -> bool:
+    """False for a function a test file imported (say `quiz_choice` from the testkit)."""
+    function = getattr(item, "function", None)
+    return function is None or function.__module__ == item.module.__name__
+
+
 class GradingPlugin:
     """Binds hidden tests to submissions and collects one TestOutcome per test."""
 
@@ -108,6 +114,7 @@ class GradingPlugin:
             self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items[:] = [item for item in items if _defined_in_its_module(item)]
         for item in items:
             if "student" not in getattr(item, "fixturenames", ()):
                 self.collect_errors.append(f"{item.nodeid}: a hidden test must take the `student` fixture")
@@ -133,8 +140,6 @@ class GradingPlugin:
         finally:
             kernel.close()
             graded.log = kernel.log
-            if graded.run is not None:
-                graded.run.restarts = kernel.run.restarts
             self._finish(graded)
 
     @pytest.fixture(scope="session")
@@ -193,13 +198,28 @@ def run_hidden_tests(assignment: Assignment, submissions: list[Submission], serv
                      seed: int, timeout: float, on_graded: Callable[[SubmissionResult], None],
                      device: str = "cpu") -> dict[str, float]:
     """Grade `submissions` with the assignment's hidden tests; returns the points per test."""
-    plugin = GradingPlugin(assignment, submissions, server, seed, timeout, device, on_graded)
-    arguments = [str(assignment.solutions), "-p", "no:cacheprovider", "-p", "no:terminal", 
-                 "-p", "no:stepwise", "--assert=plain", "--import-mode=importlib", "--capture=sys",
-                 "-o", "python_files=test_*.py", "-o", "python_functions=test_* quiz_*",
-                 "--ignore", str(assignment.samples), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    pytest.main(arguments, plugins=[plugin])
+    reported: set[str] = set()
+
+    def graded(result: SubmissionResult) -> None:
+        reported.add(result.student)
+        on_graded(result)
+
+    plugin = GradingPlugin(assignment, submissions, server, seed, timeout, device, graded)
+    unused_plugins = ("cacheprovider", "terminal", "stepwise", "logging", "warnings", "junitxml", "pastebin",
+                      "doctest", "nose", "faulthandler", "legacypath", "recwarn",
+                      "setuponly", "setupplan", "unittest", "capture")
+    arguments = [str(assignment.solutions), *(f"-pno:{name}" for name in unused_plugins), "--assert=plain",
+                 "--import-mode=importlib", "-o", "python_files=test_*.py", "-o", "python_functions=test_* quiz_*",
+                 "--ignore", str(assignment.samples)]
+    exit_code = pytest.main(arguments, plugins=[plugin])
+    where = f"hidden tests of {assignment.name} ({assignment.solutions})"
     if plugin.collect_errors:
-        raise HiddenTestsError(f"hidden tests of {assignment.name}: " + "; ".join(plugin.collect_errors))
+        raise HiddenTestsError(f"{where}: " + "; ".join(plugin.collect_errors))
+    if exit_code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise HiddenTestsError(f"{where}: no test_* or quiz_* functions found")
+    unreported = [s.student for s in submissions if s.student not in reported]
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or unreported:
+        raise HiddenTestsError(f"{where}: pytest stopped ({pytest.ExitCode(exit_code).name}) before grading "
+                               f"{len(unreported)} submission(s); see the error above")
     return plugin.points
 

@@ -41,7 +41,7 @@ def student_id(raw: str) -> str:
     """A safe student id from a file or folder name: no separators, dots-first or control characters."""
     text = unicodedata.normalize("NFKC", raw)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"[^\w.@+-]", "_", text, flags=re.ASCII).lstrip(".-")
+    text = re.sub(r"[^\w.@+-]", "_", text).lstrip(".-")  # \w: letters of any script
     return text[:MAX_STUDENT_ID] or "unnamed"
 
 
@@ -62,10 +62,12 @@ def _parse(raw: bytes) -> nbformat.NotebookNode:
     """The notebook in `raw` as nbformat v4; raises ValueError saying what is wrong."""
     if not raw.strip():
         raise ValueError("the file is empty")
+    body = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark (Windows editors) is harmless
     try:
-        text = raw.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValueError(f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+        offset = error.start + len(raw) - len(body)
+        raise ValueError(f"not UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})") from None
     try:
         content = json.loads(text)
     except json.JSONDecodeError as error:

@@ -4,20 +4,28 @@ Hidden tests also get these fixtures from the grader: `student` (the
 submission; `student.softmax(z)` runs in the sandbox, `student.get("ANSWERS")`
 reads a variable, `student.id`), `rng` (a NumPy generator seeded by the run's
 seed and the test's name), `reference` (the reference module, trusted side
-only) and `credit` (partial credit: `with credit.part(0.5, "batches"): ...`),
-and the marker `@pytest.mark.points(n)`.
+only), `credit` (partial credit: `with credit.part(0.5, "batches"): ...`) and
+`device` ("cuda" when grading with a GPU, else "cpu"), and the marker
+`@pytest.mark.points(n)`.
+
+Checks: `assert_close` (numbers against an oracle), `assert_finite` (no NaN or
+inf, with a hint at the usual cause), `assert_raises` (the student's code must
+reject bad arguments) and, for a notebook's `ANSWERS = {...}` dict, `quiz_answer`,
+`quiz_choice` and `quiz_number`. Each raises AssertionError with a message for
+the student, so a failure inside `credit.part` loses only that part.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from autograder.execute import CallTimeout, KernelDied, NotPlainData, StudentError
 
-__all__ = ["assert_close", "verdict", "Credit", "CallTimeout", "KernelDied", "NotPlainData", "StudentError"]
+__all__ = ["assert_close", "assert_finite", "assert_raises", "quiz_answer", "quiz_choice", "quiz_number",
+           "verdict", "Credit", "CallTimeout", "KernelDied", "NotPlainData", "StudentError"]
 
 MESSAGE_CHARS = 500
 
@@ -42,9 +50,14 @@ def verdict(error: BaseException | None) -> tuple[str, str]:
     return "error", f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _from_torch(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, possibly on the GPU
+        return value.detach().cpu().numpy()
+    return value
+
+
 def _as_numeric(value: Any, what: str) -> np.ndarray:
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    value = _from_torch(value)
     try:
         array = np.asarray(value)
     except Exception:  # ragged lists and the like
@@ -81,6 +94,85 @@ def assert_close(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float 
         position = f" (worst at index {tuple(int(i) for i in where)})" if where else ""
         raise AssertionError(f"{what}: {int((error > allowed).sum())} of {error.size} entries are off, "
                              f"max abs error {error.max():.3g}{position}")
+
+
+def assert_finite(value: Any, what: str, hint: str = "") -> None:
+    """Fail unless every number in `value` (array, tensor, list or scalar) is finite.
+
+    The message counts the NaN and inf entries and ends with `hint`, which should
+    name the usual cause (overflowing exp, 0 * log 0, ...). Values that are not
+    floating point pass: whether they should be numbers at all is assert_close's job.
+    """
+    try:
+        values = np.asarray(_from_torch(value))
+    except Exception:  # ragged lists and the like
+        return
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        bad = np.count_nonzero(~np.isfinite(values))
+        message = f"{what}: {bad} of {values.size} entries are NaN or inf"
+        raise AssertionError(f"{message}; {hint}" if hint else message)
+
+
+def assert_raises(exception_type: type[Exception] | tuple[type[Exception], ...],
+                  call: Callable[[], Any], what: str) -> None:
+    """Fail unless `call()` raises `exception_type`, e.g. the student's code rejecting bad arguments.
+
+    The grader re-raises a student's exception as a StudentError that also derives
+    from the same built-in class, so `assert_raises(ValueError, ...)` accepts NumPy's
+    AxisError too. A NotImplementedError propagates (the test reads as not implemented
+    yet) unless it is what was asked for; any other exception of the student's fails,
+    naming what was raised instead; the grader's own (timeouts, a dead kernel) propagate.
+    """
+    expected = exception_type if isinstance(exception_type, tuple) else (exception_type,)
+    names = " or ".join(kind.__name__ for kind in expected)
+    try:
+        call()
+    except Exception as error:
+        if isinstance(error, NotImplementedError) and not any(issubclass(k, NotImplementedError) for k in expected):
+            raise
+        if isinstance(error, expected):
+            return
+        if not isinstance(error, StudentError):
+            raise
+        raise AssertionError(f"{what}: raised {error.kind}, expected {names}") from None
+    raise AssertionError(f"{what}: returned normally, expected {names}")
+
+
+# --- quiz: the notebook's `ANSWERS = {"q1": ..., ...}` ----------------------------------
+
+def quiz_answer(student: Any, key: str) -> Any:
+    """The student's answer `ANSWERS[key]`; fails if the notebook has no ANSWERS or left it unset (None)."""
+    try:
+        answers = student.get("ANSWERS")
+    except (NameError, LookupError, AttributeError):
+        raise AssertionError("the notebook defines no ANSWERS dict; keep its last cell `ANSWERS = {...}`") from None
+    if not isinstance(answers, dict) or answers.get(key) is None:
+        raise AssertionError(f"{key} is not answered: set ANSWERS[{key!r}] in the notebook's last cell")
+    return answers[key]
+
+
+def quiz_choice(student: Any, key: str, correct: str) -> None:
+    """Fail unless the multiple-choice answer `ANSWERS[key]` is `correct` (case and spaces ignored).
+
+    The message repeats the student's choice, never the right one.
+    """
+    given = quiz_answer(student, key)
+    if str(given).strip().upper() != correct.strip().upper():
+        raise AssertionError(f"{key}: {given!r} is not the right choice")
+
+
+def quiz_number(student: Any, key: str, correct: float, tolerance: float) -> None:
+    """Fail unless the numeric answer `ANSWERS[key]` is within `tolerance` of `correct`.
+
+    The message repeats the student's number and the tolerance, never the right number.
+    """
+    given = quiz_answer(student, key)
+    try:
+        value = float(given)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{key} asks for a number, got {given!r}") from None
+    if not abs(value - correct) <= tolerance:  # `not <=`: NaN fails too
+        raise AssertionError(f"{key}: {value} is not right (tolerance {tolerance})")
 
 
 class Credit:

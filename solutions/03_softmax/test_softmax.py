@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testkit import assert_close
+from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_choice, quiz_number
 
 OVERFLOW_HINT = ("exp overflows float64 above about 709 and underflows to 0 below about -745; "
                  "subtract the maximum along the axis before exponentiating")
@@ -40,13 +40,6 @@ def torch_cross_entropy(logits, labels):
     loss = F.cross_entropy(t, torch.as_tensor(labels, dtype=torch.long))
     loss.backward()
     return loss.item(), t.grad.numpy()
-
-
-def assert_finite(x, what, hint):
-    values = np.asarray(x)
-    if values.dtype.kind in "fc" and not np.isfinite(values).all():
-        bad = np.count_nonzero(~np.isfinite(values))
-        raise AssertionError(f"{what}: {bad} of {values.size} entries are NaN or inf; {hint}")
 
 
 def check_softmax(student, z, what, **axis):
@@ -90,16 +83,6 @@ def check_jacobian(student, z, what):
     assert_finite(jacobian, what, OVERFLOW_HINT)
     expected = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, 0), t64(z)).numpy()
     assert_close(jacobian, expected, what=what)
-
-
-def assert_raises_value_error(call, what):
-    try:
-        call()
-    except ValueError:
-        return
-    except (ArithmeticError, LookupError, NameError, TypeError, AttributeError) as error:
-        raise AssertionError(f"{what}: raised {type(error).__name__}, expected ValueError") from None
-    raise AssertionError(f"{what}: returned normally, expected ValueError")
 
 
 # --- softmax ------------------------------------------------------------------
@@ -223,58 +206,34 @@ def test_cross_entropy_grad_large_logits(student, rng, credit):
 def test_bad_arguments_raise_value_error(student, rng, credit):
     logits = rng.normal(0, 1, (3, 4))
     with credit.part(0.3, "labels of the wrong length"):
-        assert_raises_value_error(lambda: student.cross_entropy(logits, [0, 1]), "cross_entropy with 2 labels for 3 rows")
-        assert_raises_value_error(lambda: student.cross_entropy_grad(logits, [0, 1]), "cross_entropy_grad with 2 labels for 3 rows")
+        assert_raises(ValueError, lambda: student.cross_entropy(logits, [0, 1]), "cross_entropy with 2 labels for 3 rows")
+        assert_raises(ValueError, lambda: student.cross_entropy_grad(logits, [0, 1]), "cross_entropy_grad with 2 labels for 3 rows")
     with credit.part(0.3, "labels out of range"):
-        assert_raises_value_error(lambda: student.cross_entropy(logits, [0, 1, 4]), "cross_entropy with label 4 for 4 classes")
-        assert_raises_value_error(lambda: student.cross_entropy(logits, [0, -1, 2]), "cross_entropy with label -1")
+        assert_raises(ValueError, lambda: student.cross_entropy(logits, [0, 1, 4]), "cross_entropy with label 4 for 4 classes")
+        assert_raises(ValueError, lambda: student.cross_entropy(logits, [0, -1, 2]), "cross_entropy with label -1")
     with credit.part(0.2, "1-D logits"):
-        assert_raises_value_error(lambda: student.cross_entropy(logits[0], [0]), "cross_entropy with 1-D logits")
+        assert_raises(ValueError, lambda: student.cross_entropy(logits[0], [0]), "cross_entropy with 1-D logits")
     with credit.part(0.2, "2-D input to softmax_jacobian"):
-        assert_raises_value_error(lambda: student.softmax_jacobian(logits), "softmax_jacobian of a (3, 4) matrix")
+        assert_raises(ValueError, lambda: student.softmax_jacobian(logits), "softmax_jacobian of a (3, 4) matrix")
 
 
 # --- quiz ---------------------------------------------------------------------
 
-def answer(student, key):
-    try:
-        answers = student.get("ANSWERS")
-    except (NameError, LookupError, AttributeError):
-        pytest.fail("the notebook defines no ANSWERS dict; keep its last cell `ANSWERS = {...}`")
-    if not isinstance(answers, dict) or answers.get(key) is None:
-        pytest.fail(f"{key} is not answered: set ANSWERS[{key!r}] in the notebook's last cell")
-    return answers[key]
-
-
-def check_choice(student, key, correct):
-    given = answer(student, key)
-    assert str(given).strip().upper() == correct, f"{key}: {given!r} is not the right choice"
-
-
-def check_number(student, key, correct, tolerance):
-    given = answer(student, key)
-    try:
-        value = float(given)
-    except (TypeError, ValueError):
-        pytest.fail(f"{key} asks for a number, got {given!r}")
-    assert abs(value - correct) <= tolerance, f"{key}: {value} is not right (tolerance {tolerance})"
-
-
 @pytest.mark.points(2)
 def quiz_q1(student):
-    check_number(student, "q1", 0.75, 1e-3)
+    quiz_number(student, "q1", 0.75, 1e-3)
 
 
 @pytest.mark.points(2)
 def quiz_q2(student):
-    check_choice(student, "q2", "B")
+    quiz_choice(student, "q2", "B")
 
 
 @pytest.mark.points(2)
 def quiz_q3(student):
-    check_number(student, "q3", 0.1875, 1e-3)
+    quiz_number(student, "q3", 0.1875, 1e-3)
 
 
 @pytest.mark.points(2)
 def quiz_q4(student):
-    check_choice(student, "q4", "C")
+    quiz_choice(student, "q4", "C")

@@ -1,0 +1,35 @@
+"""Shared fixtures: one fork server for the session and a notebook writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from autograder.execute import ForkServer
+
+
+def write_notebook(folder: Path, *cells: str | nbformat.NotebookNode, name: str = "notebook.ipynb") -> Path:
+    """Write `folder/name`, a v4 notebook of `cells` (a string is a code cell's source)."""
+    notebook = v4.new_notebook(cells=[v4.new_code_cell(cell) if isinstance(cell, str) else cell
+                                      for cell in cells])
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def make_notebook() -> Callable[..., Path]:
+    """`make_notebook(tmp_path, "x = 1", ..., name="alice.ipynb")` writes a notebook and returns its path."""
+    return write_notebook
+
+
+@pytest.fixture(scope="session")
+def fork_server():
+    """One pre-warmed fork server for every test that runs notebooks (starting one takes seconds)."""
+    with ForkServer() as server:
+        yield server

@@ -1,0 +1,356 @@
+"""Running notebooks in the sandboxed child and calling their functions from the trusted side."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.execute import (
+    LOG_CHARS,
+    CallTimeout,
+    ForkServer,
+    Kernel,
+    KernelDied,
+    NotPlainData,
+    StudentError,
+)
+from autograder.sandbox import ResourceLimits
+
+FUNCTIONS = """
+import os, resource, signal, socket, sys
+import numpy as np
+import torch
+
+def add(a, b=0):
+    return a + b
+
+def pid():
+    return os.getpid()
+
+def loop():
+    while True:
+        pass
+
+def stubborn_loop():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        pass
+
+def die():
+    os._exit(3)
+
+def bad_value():
+    raise ValueError("z must be 1-D")
+
+def bad_axis():
+    return np.sum(np.ones(3), axis=4)
+
+def stub():
+    raise NotImplementedError
+
+class Oops(KeyError):
+    pass
+
+def oops():
+    raise Oops("custom")
+
+def leave():
+    sys.exit(2)
+
+def memory_bomb():
+    return len(bytearray(8 << 30))
+
+class Liar(np.ndarray):
+    pass
+
+def liar():
+    return np.zeros(3).view(Liar)
+
+def thing():
+    return object()
+
+def numbers():
+    return {1, 2, 3}
+
+def gen():
+    return (i for i in range(3))
+
+def sparse():
+    return torch.eye(2).to_sparse()
+
+def huge():
+    return 10 ** 5000
+
+def limits():
+    return {name: resource.getrlimit(getattr(resource, name))
+            for name in ("RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_FSIZE", "RLIMIT_CPU")}
+
+def where():
+    with open("made-here.txt", "w") as handle:
+        handle.write("scratch")
+    return os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"]
+
+def environment():
+    return dict(os.environ)
+
+def connect(port):
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    return "connected"
+
+NOT_A_FUNCTION = 42
+"""
+
+
+@pytest.fixture
+def notebook(fork_server):
+    """`notebook(*cells, **options)`: a started Kernel on the session's fork server, closed afterwards."""
+    kernels: list[Kernel] = []
+
+    def start(*cells: str, timeout: float = 10.0, call_timeout: float = 2.0, **options) -> Kernel:
+        kernel = Kernel(fork_server, list(cells), timeout=timeout, call_timeout=call_timeout, **options)
+        kernels.append(kernel)
+        kernel.start()
+        return kernel
+
+    yield start
+    for kernel in kernels:
+        kernel.close()
+
+
+@pytest.fixture
+def functions(notebook) -> Kernel:
+    return notebook(FUNCTIONS)
+
+
+def statuses(kernel: Kernel) -> list[str]:
+    return [cell.status for cell in kernel.run.cells]
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether process `pid` has ended (the fork server reaps its children)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+# --- running the cells --------------------------------------------------------------------
+
+def test_cells_run_in_order_and_an_error_does_not_stop_the_rest(notebook):
+    kernel = notebook("order = ['a']", "order.append('b')\n1 / 0", "def broken(:", "order.append('c')")
+
+    assert statuses(kernel) == ["ok", "error", "error", "ok"]
+    assert kernel.run.cells[1].error == "ZeroDivisionError: division by zero"
+    assert kernel.run.cells[2].error.startswith("SyntaxError:")
+    assert kernel.get("order") == ["a", "b", "c"]
+
+
+def test_sandbox_layers_are_reported(notebook):
+    layers = notebook("x = 1").run.layers
+
+    assert {"session", "scratch folder", "rlimits"} <= set(layers)
+
+
+@pytest.mark.parametrize("cell", ["!ls /", "files = !ls", "%%bash\nls /\n", "%%sh\nls\n", "%sx ls", "%system ls"])
+def test_shell_escapes_are_refused(notebook, cell):
+    kernel = notebook(cell, "after = 1")
+
+    assert statuses(kernel) == ["error", "ok"]
+    assert "PermissionError: shell commands" in kernel.run.cells[0].error
+
+
+def test_inline_plots_and_display_work(notebook):
+    kernel = notebook("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import display",
+                      "plt.plot([1, 2, 3])\nplt.title('loss')\nplt.show()\ndisplay({'a': 1})\nfigures = 1")
+
+    assert statuses(kernel) == ["ok", "ok"]
+    assert kernel.get("figures") == 1
+
+
+def test_sys_exit_at_top_level_is_a_cell_error(notebook):
+    kernel = notebook("import sys\nsys.exit(3)", "after = 1")
+
+    assert statuses(kernel) == ["error", "ok"]
+    assert kernel.run.cells[0].error.startswith("SystemExit")
+    assert kernel.get("after") == 1
+
+
+def test_cell_that_kills_the_process_is_skipped_on_restart(notebook):
+    kernel = notebook("before = 1", "import os\nos._exit(0)", "after = before + 1")
+
+    assert statuses(kernel) == ["ok", "crashed", "ok"]
+    assert "ended during cell 2" in kernel.run.cells[1].error
+    assert kernel.get("after") == 2
+
+
+@pytest.mark.parametrize("cell", ["while True:\n    pass",
+                                  "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass"],
+                         ids=["loop", "SIGTERM ignored"])
+def test_cell_that_hangs_times_out_and_the_rest_runs(notebook, cell):
+    started = time.monotonic()
+    kernel = notebook("before = 1", cell, "after = before + 1", timeout=1.0)
+
+    assert statuses(kernel) == ["ok", "timeout", "ok"]
+    assert kernel.run.cells[1].error == "cell 2 ran past the 1 s limit and was stopped"
+    assert kernel.get("after") == 2
+    assert time.monotonic() - started < 5
+
+
+def test_too_many_bad_cells_give_up(fork_server):
+    crash = "import os\nos._exit(1)"
+    with Kernel(fork_server, ["x = 1", crash, crash], timeout=5, max_skipped_cells=1) as kernel:
+        with pytest.raises(KernelDied, match="ended during cell 3"):
+            kernel.start()
+
+
+# --- calling the notebook's functions ------------------------------------------------------
+
+def test_values_cross_both_ways(functions):
+    assert functions.call("add", 2, b=3) == 5
+    assert functions.call("add", "x", "y") == "xy"
+    np.testing.assert_array_equal(functions.call("add", np.arange(3), np.ones(3)), [1.0, 2.0, 3.0])
+    assert torch.equal(functions.call("add", torch.ones(2, dtype=torch.bfloat16), 1),
+                       torch.full((2,), 2.0, dtype=torch.bfloat16))
+    assert functions.get("NOT_A_FUNCTION") == 42
+
+
+def test_a_call_before_start_starts_the_notebook(fork_server):
+    with Kernel(fork_server, [FUNCTIONS], timeout=10, call_timeout=2) as kernel:
+        assert kernel.call("add", 1, 1) == 2
+        assert [cell.status for cell in kernel.run.cells] == ["ok"]
+
+
+@pytest.mark.parametrize("name", ["loop", "stubborn_loop"])
+def test_call_that_hangs_is_killed_and_the_next_call_works(functions, name):
+    first = functions.call("pid")
+    started = time.monotonic()
+
+    with pytest.raises(CallTimeout, match=rf"{name}\(\.\.\.\) ran past the 2 s limit"):
+        functions.call(name)
+
+    assert 2 <= time.monotonic() - started < 5
+    assert gone(first)
+    assert functions.call("add", 1, 2) == 3
+    assert functions.call("pid") != first
+
+
+def test_call_that_kills_the_process_raises_kernel_died_and_the_next_call_works(functions):
+    with pytest.raises(KernelDied, match=r"exited during die\(\.\.\.\)"):
+        functions.call("die")
+
+    assert functions.call("add", 1, 2) == 3
+
+
+@pytest.mark.parametrize(("name", "builtin", "kind", "message"), [
+    ("bad_value", ValueError, "ValueError", "z must be 1-D"),
+    ("bad_axis", ValueError, "AxisError", "axis 4 is out of bounds"),
+    ("stub", NotImplementedError, "NotImplementedError", ""),
+    ("oops", KeyError, "Oops", "custom"),
+    ("missing", NameError, "NameError", "'missing' is not defined in the notebook"),
+    ("NOT_A_FUNCTION", TypeError, "TypeError", "NOT_A_FUNCTION is not a function"),
+    ("memory_bomb", MemoryError, "MemoryError", ""),
+])
+def test_student_exceptions_are_student_errors_of_the_builtin_kind(functions, name, builtin, kind, message):
+    with pytest.raises(builtin) as raised:
+        functions.call(name)
+
+    assert isinstance(raised.value, StudentError)
+    assert raised.value.kind == kind
+    assert message in str(raised.value)
+    assert functions.call("add", 1, 2) == 3  # the same process carries on
+
+
+def test_sys_exit_in_a_call_is_a_student_error(functions):
+    with pytest.raises(StudentError) as raised:
+        functions.call("leave")
+
+    assert raised.value.kind == "SystemExit"
+    assert functions.call("add", 1, 2) == 3
+
+
+@pytest.mark.parametrize(("what", "message"), [("liar", "Liar is not plain data"),
+                                               ("thing", "builtins.object is not plain data"),
+                                               ("numbers", "builtins.set is not plain data"),
+                                               ("gen", "generator is not plain data"),
+                                               ("sparse", "cannot be sent as an array"),
+                                               ("huge", "bit limit")])
+def test_values_that_are_not_plain_data_are_refused(functions, what, message):
+    with pytest.raises(NotPlainData, match=message):
+        functions.call(what)
+
+    assert functions.call("add", 1, 2) == 3
+
+
+def test_getting_a_module_is_refused(functions):
+    with pytest.raises(NotPlainData, match="module is not plain data"):
+        functions.get("np")
+
+
+# --- confinement ---------------------------------------------------------------------------
+
+def test_printed_output_is_collected_and_capped(notebook):
+    kernel = notebook("print('hello from the notebook')")
+    kernel.close()
+    assert kernel.log == "hello from the notebook\n"
+
+    kernel = notebook("print('x' * 200_000)", "print('the end')")
+    kernel.close()
+    assert len(kernel.log) == LOG_CHARS
+    assert kernel.log.endswith("x\nthe end\n")
+
+
+def test_child_runs_in_a_private_scratch_folder_removed_afterwards(functions):
+    cwd, home, tmpdir = functions.call("where")
+
+    scratch = Path(cwd)
+    assert home == tmpdir == cwd != os.getcwd()
+    assert scratch.parent == Path(tempfile.gettempdir()) and scratch.name.startswith("autograder-run-")
+    assert (scratch / "made-here.txt").read_text() == "scratch"
+    functions.close()
+    assert not scratch.exists()
+
+
+def test_child_environment_holds_none_of_ours(monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SECRET", "x")
+    with ForkServer() as server, Kernel(server, [FUNCTIONS], timeout=10) as kernel:
+        environment = kernel.call("environment")
+
+    assert "AUTOGRADER_SECRET" not in environment
+    assert "PYTEST_CURRENT_TEST" not in environment
+    assert environment["PATH"] == "/usr/local/bin:/usr/bin:/bin"
+
+
+def test_network_is_unreachable_from_the_notebook(functions):
+    if not any("network namespace" in layer for layer in functions.run.layers):
+        pytest.skip(f"this machine allows no network namespace: {functions.run.layers}")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+
+        with pytest.raises(OSError) as raised:
+            functions.call("connect", listener.getsockname()[1])
+
+        assert isinstance(raised.value, StudentError)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+
+
+def test_resource_limits_are_in_force(functions):
+    limits = ResourceLimits()
+
+    assert functions.call("limits") == {
+        "RLIMIT_NOFILE": (limits.open_files, limits.open_files),
+        "RLIMIT_CORE": (0, 0),
+        "RLIMIT_FSIZE": (limits.file_bytes, limits.file_bytes),
+        "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds),
+    }
