@@ -12,6 +12,7 @@ notebook sources come in, and only plain data (`autograder._wire`) goes out.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -44,6 +45,7 @@ def _preload():
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "NoColor"
     config.InteractiveShell.xmode = "Plain"
+    config.InteractiveShell.autoawait = False  # no top-level await: saves re-parsing every cell
     shell = InteractiveShell.instance(config=config)
     shell.enable_gui = lambda gui=None: None  # inline figures need no GUI event loop
     _refuse_shell_escapes(shell)
@@ -156,6 +158,7 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     started = time.monotonic()
     shell = _preload()
+    gc.freeze()  # the warm heap stays shared: children's collections don't copy its pages
     control.sendall(_wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n")
     while _spawn(shell, control):
         pass

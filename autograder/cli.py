@@ -15,7 +15,6 @@ from autograder.course import Course, CourseError
 from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
-from autograder.hidden_tests import HiddenTestsError
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -62,7 +61,7 @@ def _run_grading(name: str, paths: list[Path], **options) -> Batch:
             return grade_batch(assignment, paths, **options,
                                on_plan=lambda count: progress.update(task, total=count),
                                on_result=lambda result: progress.advance(task))
-        except (GradingError, HiddenTestsError, CourseError) as error:
+        except (GradingError, CourseError) as error:
             raise _Failure(str(error)) from None
 
 

@@ -28,6 +28,7 @@ from autograder import _wire
 from autograder.sandbox import ResourceLimits
 
 LOG_CHARS = 64 * 1024
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 START_TIMEOUT = 120.0
 
 
@@ -82,7 +83,7 @@ def student_error(kind: str, message: str, bases: list[str] = ()) -> StudentErro
 
 def _clean_environment() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parent.parent)
-    threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    threads = {name: "1" for name in THREAD_VARIABLES}
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": package_parent,
             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg", **threads}
 
@@ -104,7 +105,13 @@ class ForkServer:
         theirs.close()
         self._control = ours
         self._replies = ours.makefile("rb")
-        self.warmup_seconds = self._read_reply(START_TIMEOUT)["ready"]
+        self.warmup_seconds: float | None = None  # known once the server said it is ready
+
+    def wait_ready(self) -> ForkServer:
+        """Block until the server has warmed up (the first spawn does this by itself)."""
+        if self.warmup_seconds is None:
+            self.warmup_seconds = self._read_reply(START_TIMEOUT)["ready"]
+        return self
 
     def _read_reply(self, timeout: float) -> dict:
         self._control.settimeout(timeout)
@@ -120,6 +127,7 @@ class ForkServer:
 
     def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
         """Fork a child confined to `scratch`; returns its pid and our end of its socket."""
+        self.wait_ready()
         ours, theirs = socket.socketpair()
         request = json.dumps({"scratch": str(scratch), "limits": self.limits.as_dict()}).encode()
         socket.send_fds(self._control, [request], [theirs.fileno()])

@@ -19,7 +19,10 @@ from autograder.results import TEST_STATUSES, StudentGrade, SubmissionResult, Te
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
 DEFAULT_URL = "sqlite:///db/gradebook.sqlite"
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=30000", "PRAGMA foreign_keys=ON")
+# synchronous=NORMAL: in WAL mode a commit survives the process being killed (kill -9); only an OS
+# crash may lose the last commits, never consistency. FULL would fsync every submission.
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000",
+                  "PRAGMA foreign_keys=ON")
 GRADING_STATUSES = ("graded", "error")
 BEGIN_OPTION = "sqlite_begin"  # execution option: how a SQLite transaction begins
 

@@ -207,7 +207,7 @@ def run_hidden_tests(assignment: Assignment, submissions: list[Submission], serv
     plugin = GradingPlugin(assignment, submissions, server, seed, timeout, device, graded)
     unused_plugins = ("cacheprovider", "terminal", "stepwise", "logging", "warnings", "junitxml", "pastebin",
                       "doctest", "nose", "faulthandler", "legacypath", "recwarn",
-                      "setuponly", "setupplan", "unittest", "capture")
+                      "setuponly", "setupplan", "unittest", "capture", "unraisableexception", "threadexception")
     arguments = [str(assignment.solutions), *(f"-pno:{name}" for name in unused_plugins), "--assert=plain",
                  "--import-mode=importlib", "-o", "python_files=test_*.py", "-o", "python_functions=test_* quiz_*",
                  "--ignore", str(assignment.samples)]

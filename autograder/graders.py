@@ -1,0 +1,120 @@
+"""The pool of trusted grader processes, each hosting pytest and its own fork server.
+
+Graders are started (spawned: a clean interpreter, one thread each) before the
+gradebook is opened. Each takes chunks of submissions from a queue, runs one
+pytest session per chunk and sends the chunk's results back only once that
+session ended cleanly; broken hidden tests stop the batch with their reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import multiprocessing
+import os
+import queue
+import signal
+from typing import Iterator
+
+from autograder.course import Assignment
+from autograder.execute import THREAD_VARIABLES, ForkServer
+from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
+from autograder.ingest import Submission
+from autograder.results import SubmissionResult
+from autograder.sandbox import ResourceLimits
+
+PR_SET_PDEATHSIG = 1
+POLL_SECONDS = 1.0
+
+
+class GradingError(Exception):
+    """The batch could not be graded (broken hidden tests, grader processes gone)."""
+
+
+def resolve_device(device: str) -> str:
+    """"cpu" or "cuda" for a requested "auto", "cpu" or "cuda"; raises if CUDA is asked for and absent."""
+    import torch
+
+    available = torch.cuda.is_available()
+    if device == "cuda" and not available:
+        raise GradingError("--device cuda: no CUDA device on this machine")
+    if device == "auto":
+        return "cuda" if available else "cpu"
+    return device
+
+
+def _grader_process(assignment: Assignment, limits: ResourceLimits, timeout: float, device: str,
+                    tasks: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+    """A trusted grader: takes chunks of submissions, runs the hidden tests, sends results back."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        device = resolve_device(device)
+    except GradingError as error:
+        results.put(("broken", str(error)))
+        return
+    with ForkServer(limits) as server:
+        while (task := tasks.get()) is not None:
+            seed, chunk = task
+            graded: list[SubmissionResult] = []
+            try:
+                run_hidden_tests(assignment, chunk, server, seed=seed, timeout=timeout, device=device,
+                                 on_graded=graded.append)
+                results.put(("graded", graded))  # only once the whole session ended cleanly
+            except HiddenTestsError as error:
+                results.put(("broken", str(error)))
+            except Exception as error:  # a bug on the trusted side: stop the batch, say what happened
+                results.put(("broken", f"the grader failed: {type(error).__name__}: {error}"))
+
+
+class Graders:
+    """A pool of grader processes fed through a queue."""
+
+    def __init__(self, assignment: Assignment, workers: int, timeout: float, limits: ResourceLimits,
+                 device: str) -> None:
+        for variable in THREAD_VARIABLES:  # parallelism comes from the workers: one thread each
+            os.environ[variable] = "1"
+        context = multiprocessing.get_context("spawn")
+        self.tasks, self.results = context.Queue(), context.Queue()
+        self.processes = [context.Process(target=_grader_process, daemon=True,
+                                          args=(assignment, limits, timeout, device, self.tasks, self.results))
+                          for _ in range(workers)]
+        for process in self.processes:
+            process.start()
+
+    def grade(self, submissions: list[Submission], seed: int) -> Iterator[SubmissionResult]:
+        """Results of every submission, chunk by chunk as the graders finish them."""
+        chunks = _chunks(submissions, len(self.processes))
+        for chunk in chunks:
+            self.tasks.put((seed, chunk))
+        for _ in chunks:
+            kind, payload = self._next_message()
+            if kind == "broken":
+                raise GradingError(str(payload))
+            yield from payload
+
+    def _next_message(self) -> tuple[str, object]:
+        """The next chunk's verdict: ("graded", results) or ("broken", why)."""
+        while True:
+            try:
+                return self.results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                dead = [process.exitcode for process in self.processes if not process.is_alive()]
+                if dead:
+                    raise GradingError(f"a grader process exited (code {dead[0]}); "
+                                       "run the command again to grade the rest") from None
+
+    def close(self, finished: bool) -> None:
+        """Stop the graders: politely after a finished batch, at once after a failure."""
+        for _ in self.processes:
+            self.tasks.put(None)
+        for process in self.processes:
+            if finished:
+                process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _chunks(submissions: list[Submission], workers: int) -> list[list[Submission]]:
+    size = max(1, min(32, math.ceil(len(submissions) / (workers * 4))))  # one pytest session a chunk
+    return [submissions[i:i + size] for i in range(0, len(submissions), size)]
