@@ -1,8 +1,9 @@
 """The untrusted side: a fork server and the per-submission kernel it forks.
 
-Run as ``python -m autograder._kernel FD``. The fork server imports NumPy,
-torch, matplotlib and IPython once (one OpenMP thread, so fork is safe), then
-waits on the control socket FD. For each submission the trusted side sends a
+Run as ``python -m autograder._kernel FD[,FD...]``. The fork server imports
+NumPy, torch, matplotlib and IPython once (one OpenMP thread, so fork is safe),
+then waits on the control sockets, one per trusted grader. For each submission
+the trusted side sends a
 socket of its own; the server forks a child that confines itself (see
 `autograder.sandbox`), runs the notebook's cells in an IPython
 `InteractiveShell` and then answers calls of the notebook's functions.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import select
 import signal
 import socket
 import sys
@@ -131,8 +133,8 @@ def _child(shell, sock: socket.socket, scratch: Path, limits: ResourceLimits) ->
     _serve_calls(shell, sock)
 
 
-def _spawn(shell, control: socket.socket) -> bool:
-    """Fork one child for the request on the control socket; False when told to stop."""
+def _spawn(shell, control: socket.socket, controls: list[socket.socket]) -> bool:
+    """Fork one child for the request on `control`; False when that connection has ended."""
     try:
         message, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
     except OSError:
@@ -143,7 +145,8 @@ def _spawn(shell, control: socket.socket) -> bool:
     sock = socket.socket(fileno=fds[0])
     pid = os.fork()
     if pid == 0:
-        control.close()
+        for connection in controls:
+            connection.close()
         try:
             _child(shell, sock, Path(request["scratch"]), ResourceLimits(**request["limits"]))
         finally:
@@ -154,14 +157,21 @@ def _spawn(shell, control: socket.socket) -> bool:
 
 
 def main() -> None:
-    control = socket.socket(fileno=int(sys.argv[1]))
+    """Serve fork requests on the control sockets named in argv until every one has closed."""
+    controls = [socket.socket(fileno=int(fd)) for fd in sys.argv[1].split(",")]
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     started = time.monotonic()
     shell = _preload()
     gc.freeze()  # the warm heap stays shared: children's collections don't copy its pages
-    control.sendall(_wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n")
-    while _spawn(shell, control):
-        pass
+    ready = _wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n"
+    for control in controls:
+        control.sendall(ready)
+    while controls:
+        readable, _, _ = select.select(controls, [], [])
+        for control in readable:
+            if not _spawn(shell, control, controls):
+                controls.remove(control)
+                control.close()
 
 
 if __name__ == "__main__":

@@ -88,40 +88,30 @@ def _clean_environment() -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg", **threads}
 
 
-class ForkServer:
-    """The pre-warmed process that forks one sandboxed child per submission."""
+class ForkClient:
+    """One trusted grader's connection to the fork server."""
 
-    def __init__(self, limits: ResourceLimits = ResourceLimits()) -> None:
+    def __init__(self, control: socket.socket, limits: ResourceLimits, log: Path) -> None:
+        self.control = control
         self.limits = limits
-        self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
-        ours, theirs = socket.socketpair()
-        environment = {**_clean_environment(), "HOME": str(self.home),
-                       "MPLCONFIGDIR": str(self.home), "IPYTHONDIR": str(self.home / "ipython")}
-        self._stderr = open(self.home / "server.log", "w+b")
-        self._process = subprocess.Popen(
-            [sys.executable, "-s", "-m", "autograder._kernel", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), env=environment, cwd=self.home,
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
-        theirs.close()
-        self._control = ours
-        self._replies = ours.makefile("rb")
+        self.log = log
+        self._replies = control.makefile("rb")
         self.warmup_seconds: float | None = None  # known once the server said it is ready
 
-    def wait_ready(self) -> ForkServer:
+    def wait_ready(self) -> ForkClient:
         """Block until the server has warmed up (the first spawn does this by itself)."""
         if self.warmup_seconds is None:
             self.warmup_seconds = self._read_reply(START_TIMEOUT)["ready"]
         return self
 
     def _read_reply(self, timeout: float) -> dict:
-        self._control.settimeout(timeout)
+        self.control.settimeout(timeout)
         try:
             line = self._replies.readline()
         except (TimeoutError, OSError):
             line = b""
         if not line:
-            self._stderr.seek(0)
-            detail = self._stderr.read().decode(errors="replace").strip().splitlines()
+            detail = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
             raise KernelDied(f"the fork server did not answer: {detail[-1] if detail else 'no output'}")
         return json.loads(line)
 
@@ -130,19 +120,49 @@ class ForkServer:
         self.wait_ready()
         ours, theirs = socket.socketpair()
         request = json.dumps({"scratch": str(scratch), "limits": self.limits.as_dict()}).encode()
-        socket.send_fds(self._control, [request], [theirs.fileno()])
+        socket.send_fds(self.control, [request], [theirs.fileno()])
         theirs.close()
         return self._read_reply(30.0)["pid"], ours
 
     def close(self) -> None:
         self._replies.close()  # the file object holds the socket open: close both so the server sees EOF
-        self._control.close()
+        self.control.close()
+
+
+class ForkServer:
+    """The pre-warmed process that forks one sandboxed child per submission.
+
+    It serves `clients` connections (one per trusted grader process); `spawn`
+    uses the first, for a single grader.
+    """
+
+    def __init__(self, limits: ResourceLimits = ResourceLimits(), clients: int = 1) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
+        pairs = [socket.socketpair() for _ in range(clients)]
+        theirs = [pair[1].fileno() for pair in pairs]
+        environment = {**_clean_environment(), "HOME": str(self.home),
+                       "MPLCONFIGDIR": str(self.home), "IPYTHONDIR": str(self.home / "ipython")}
+        log = self.home / "server.log"
+        with open(log, "wb") as output:
+            self._process = subprocess.Popen(
+                [sys.executable, "-s", "-m", "autograder._kernel", ",".join(map(str, theirs))],
+                pass_fds=theirs, env=environment, cwd=self.home,
+                stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+        for _, their_end in pairs:
+            their_end.close()
+        self.clients = [ForkClient(ours, limits, log) for ours, _ in pairs]
+
+    def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
+        return self.clients[0].spawn(scratch)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        self._stderr.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
     def __enter__(self) -> ForkServer:
@@ -174,7 +194,7 @@ class NotebookRun:
 class Kernel:
     """One submission's notebook, live in a sandboxed child."""
 
-    def __init__(self, server: ForkServer, cells: list[str], *, timeout: float = 60.0,
+    def __init__(self, server: ForkServer | ForkClient, cells: list[str], *, timeout: float = 60.0,
                  call_timeout: float = 10.0, max_restarts: int = 8, max_skipped_cells: int = 3) -> None:
         self.server = server
         self.cells = cells

@@ -14,10 +14,12 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
+from pathlib import Path
 from typing import Iterator
 
 from autograder.course import Assignment
-from autograder.execute import THREAD_VARIABLES, ForkServer
+from autograder.execute import THREAD_VARIABLES, ForkClient, ForkServer
 from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult
@@ -43,8 +45,9 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _grader_process(assignment: Assignment, limits: ResourceLimits, timeout: float, device: str,
-                    tasks: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+def _grader_process(assignment: Assignment, control: socket.socket, log: Path, limits: ResourceLimits,
+                    timeout: float, device: str, tasks: multiprocessing.Queue,
+                    results: multiprocessing.Queue) -> None:
     """A trusted grader: takes chunks of submissions, runs the hidden tests, sends results back."""
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
@@ -52,32 +55,36 @@ def _grader_process(assignment: Assignment, limits: ResourceLimits, timeout: flo
     except GradingError as error:
         results.put(("broken", str(error)))
         return
-    with ForkServer(limits) as server:
-        while (task := tasks.get()) is not None:
-            seed, chunk = task
-            graded: list[SubmissionResult] = []
-            try:
-                run_hidden_tests(assignment, chunk, server, seed=seed, timeout=timeout, device=device,
-                                 on_graded=graded.append)
-                results.put(("graded", graded))  # only once the whole session ended cleanly
-            except HiddenTestsError as error:
-                results.put(("broken", str(error)))
-            except Exception as error:  # a bug on the trusted side: stop the batch, say what happened
-                results.put(("broken", f"the grader failed: {type(error).__name__}: {error}"))
+    server = ForkClient(control, limits, log)
+    while (task := tasks.get()) is not None:
+        seed, chunk = task
+        graded: list[SubmissionResult] = []
+        try:
+            run_hidden_tests(assignment, chunk, server, seed=seed, timeout=timeout, device=device,
+                             on_graded=graded.append)
+            results.put(("graded", graded))  # only once the whole session ended cleanly
+        except HiddenTestsError as error:
+            results.put(("broken", str(error)))
+        except Exception as error:  # a bug on the trusted side: stop the batch, say what happened
+            results.put(("broken", f"the grader failed: {type(error).__name__}: {error}"))
+    server.close()
 
 
 class Graders:
-    """A pool of grader processes fed through a queue."""
+    """Grader processes fed through a queue, sharing one fork server (one connection each)."""
 
     def __init__(self, assignment: Assignment, workers: int, timeout: float, limits: ResourceLimits,
                  device: str) -> None:
         for variable in THREAD_VARIABLES:  # parallelism comes from the workers: one thread each
             os.environ[variable] = "1"
+        self.server = ForkServer(limits, clients=workers)
         context = multiprocessing.get_context("spawn")
         self.tasks, self.results = context.Queue(), context.Queue()
-        self.processes = [context.Process(target=_grader_process, daemon=True,
-                                          args=(assignment, limits, timeout, device, self.tasks, self.results))
-                          for _ in range(workers)]
+        self.processes = [
+            context.Process(target=_grader_process, daemon=True,
+                            args=(assignment, client.control, client.log, limits, timeout, device,
+                                  self.tasks, self.results))
+            for client in self.server.clients]
         for process in self.processes:
             process.start()
 
@@ -113,6 +120,7 @@ class Graders:
             if process.is_alive():
                 process.kill()
                 process.join()
+        self.server.close()
 
 
 def _chunks(submissions: list[Submission], workers: int) -> list[list[Submission]]:

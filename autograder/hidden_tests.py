@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from autograder.course import Assignment
-from autograder.execute import ForkServer, Kernel, KernelDied, NotebookRun
+from autograder.execute import ForkClient, ForkServer, Kernel, KernelDied, NotebookRun
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult, TestOutcome
 from autograder.testkit import MESSAGE_CHARS, Credit, verdict
@@ -86,7 +86,7 @@ def _defined_in_its_module(item: pytest.Item) -> bool:
 class GradingPlugin:
     """Binds hidden tests to submissions and collects one TestOutcome per test."""
 
-    def __init__(self, assignment: Assignment, submissions: list[Submission], server: ForkServer,
+    def __init__(self, assignment: Assignment, submissions: list[Submission], server: ForkServer | ForkClient,
                  seed: int, timeout: float, device: str, on_graded: Callable[[SubmissionResult], None]) -> None:
         self.assignment = assignment
         self.device_name = device
@@ -194,7 +194,7 @@ class GradingPlugin:
         self.on_graded(graded.result(sum(self.points.values())))
 
 
-def run_hidden_tests(assignment: Assignment, submissions: list[Submission], server: ForkServer, *,
+def run_hidden_tests(assignment: Assignment, submissions: list[Submission], server: ForkServer | ForkClient, *,
                      seed: int, timeout: float, on_graded: Callable[[SubmissionResult], None],
                      device: str = "cpu") -> dict[str, float]:
     """Grade `submissions` with the assignment's hidden tests; returns the points per test."""
