@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from autograder import _wire
-from autograder.sandbox import ResourceLimits, confine
+from autograder.sandbox import PidNamespaces, ResourceLimits, confine
 
 REFUSED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2",
                        "python3", "pypy", "system", "sx", "capture_output")
@@ -133,7 +133,7 @@ def _child(shell, sock: socket.socket, scratch: Path, limits: ResourceLimits) ->
     _serve_calls(shell, sock)
 
 
-def _spawn(shell, control: socket.socket, controls: list[socket.socket]) -> bool:
+def _spawn(shell, namespaces: PidNamespaces, control: socket.socket, controls: list[socket.socket]) -> bool:
     """Fork one child for the request on `control`; False when that connection has ended."""
     try:
         message, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
@@ -143,7 +143,7 @@ def _spawn(shell, control: socket.socket, controls: list[socket.socket]) -> bool
         return False
     request = _wire.json.loads(message)
     sock = socket.socket(fileno=fds[0])
-    pid = os.fork()
+    pid = namespaces.fork()
     if pid == 0:
         for connection in controls:
             connection.close()
@@ -163,13 +163,14 @@ def main() -> None:
     started = time.monotonic()
     shell = _preload()
     gc.freeze()  # the warm heap stays shared: children's collections don't copy its pages
+    namespaces = PidNamespaces()
     ready = _wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n"
     for control in controls:
         control.sendall(ready)
     while controls:
         readable, _, _ = select.select(controls, [], [])
         for control in readable:
-            if not _spawn(shell, control, controls):
+            if not _spawn(shell, namespaces, control, controls):
                 controls.remove(control)
                 control.close()
 

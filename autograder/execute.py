@@ -210,6 +210,11 @@ class Kernel:
         self._scratch: Path | None = None
         self._starts = 0
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id as the grader sees it (None when no child is running)."""
+        return self._pid
+
     # --- life cycle ---------------------------------------------------------------
 
     def start(self) -> NotebookRun:

@@ -3,9 +3,11 @@
 Layers at this tier: a new session (so the whole process group can be killed),
 death with the fork server, a private scratch folder as cwd, HOME and TMPDIR,
 closed inherited descriptors, rlimits (CPU, address space, file size, open
-files, no core dumps) and a network namespace of its own where the kernel lets
-us create one. Kernel-level isolation (bubblewrap, Landlock, seccomp, pid
-namespaces) comes as further layers applied by `confine` in the same place.
+files, no core dumps), and where the kernel lets us create them a network
+namespace (no network at all) and a pid namespace whose pid 1 is the
+submission, so that killing it kills everything it started. Further
+kernel-level isolation (bubblewrap, Landlock, seccomp) comes as more layers
+applied by `confine` in the same place.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 PR_SET_PDEATHSIG = 1
 
@@ -59,14 +62,34 @@ def _apply_rlimits(limits: ResourceLimits) -> None:
     _set_limit(resource.RLIMIT_CORE, 0)
 
 
-def _leave_network() -> str:
-    """Enter an empty network namespace (loopback down, no routes); say how it went."""
+def _leave_network() -> list[str]:
+    """Enter an empty network namespace (as root, else through a user namespace); say which."""
     libc = _libc()
-    if libc.unshare(CLONE_NEWNET) == 0:
-        return "network namespace"
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-        return "user and network namespaces"
-    return f"network still reachable (unshare: {os.strerror(ctypes.get_errno())})"
+    for flags, layers in ((CLONE_NEWNET, ["network namespace"]),
+                          (CLONE_NEWUSER | CLONE_NEWNET, ["user namespace", "network namespace"])):
+        if libc.unshare(flags) == 0:
+            return layers
+    return [f"network still reachable (unshare: {os.strerror(ctypes.get_errno())})"]
+
+
+class PidNamespaces:
+    """Forks each child as pid 1 of a pid namespace of its own, where the kernel allows it.
+
+    When that pid 1 dies, for whatever reason, the kernel kills every process left
+    in its namespace: setsid daemons and double forks included. The fork server
+    calls `fork()`: unshare(CLONE_NEWPID) before, setns back to its own namespace after.
+    """
+
+    def __init__(self) -> None:
+        self._own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+
+    def fork(self) -> int:
+        libc = _libc()
+        fresh = libc.unshare(CLONE_NEWPID) == 0
+        pid = os.fork()
+        if pid and fresh:
+            libc.setns(self._own, CLONE_NEWPID)
+        return pid
 
 
 def _close_inherited(keep: tuple[int, ...]) -> None:
@@ -85,7 +108,9 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
     os.chdir(scratch)
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
     os.umask(0o077)
-    layers = ["session", "scratch folder", _leave_network()]
+    layers = ["session", "scratch folder", *_leave_network()]
+    if os.getpid() == 1:
+        layers.append("pid namespace")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     _apply_rlimits(limits)
     return layers + ["rlimits"]
