@@ -121,7 +121,8 @@ def check(notebook: Path, timeout: float) -> None:
 
     Example: autograder check softmax.ipynb
     """
-    report = check_notebook(notebook, timeout=timeout)
+    with console.status(f"running {notebook.name} in the sandbox"):
+        report = check_notebook(notebook, timeout=timeout)
     if report.error:
         raise _Failure(report.error)
     for cell in report.cells:
@@ -141,7 +142,10 @@ def check(notebook: Path, timeout: float) -> None:
 @main.command()
 @click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
 def demo(workers: int) -> None:
-    """Grade the bundled sample submissions into a fresh db/demo.sqlite and print the tables."""
+    """Grade the bundled sample submissions into a fresh db/demo.sqlite and print the tables.
+
+    Example: autograder demo
+    """
     if DEMO_DB.exists():
         DEMO_DB.unlink()
     for sidecar in DEMO_DB.parent.glob(DEMO_DB.name + "-*"):

@@ -4,8 +4,10 @@
 environment; `Kernel` is one submission: its cells run in a fresh forked
 child, and `kernel.call("softmax", z)` runs the student's function there and
 returns plain data. Every wait has a deadline; on a timeout or a crash the
-child and its process group get SIGKILL, and the next use forks a fresh child
-that re-runs the notebook, skipping the cells that hung or killed the process.
+child gets SIGKILL (it is pid 1 of its own pid namespace where the kernel allows
+it, so everything it started dies with it; its process group otherwise), and
+the next use forks a fresh child that re-runs the notebook, skipping the cells
+that hung or killed the process.
 """
 
 from __future__ import annotations

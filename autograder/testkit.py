@@ -13,6 +13,7 @@ inf, with a hint at the usual cause), `assert_raises` (the student's code must
 reject bad arguments) and, for a notebook's `ANSWERS = {...}` dict, `quiz_answer`,
 `quiz_choice` and `quiz_number`. Each raises AssertionError with a message for
 the student, so a failure inside `credit.part` loses only that part.
+`numeric_gradient` (central differences) is an oracle for gradients.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from autograder.execute import CallTimeout, KernelDied, NotPlainData, StudentError
 
 __all__ = ["assert_close", "assert_finite", "assert_raises", "quiz_answer", "quiz_choice", "quiz_number",
-           "verdict", "Credit", "CallTimeout", "KernelDied", "NotPlainData", "StudentError"]
+           "numeric_gradient", "verdict", "Credit", "CallTimeout", "KernelDied", "NotPlainData", "StudentError"]
 
 MESSAGE_CHARS = 500
 
@@ -173,6 +174,24 @@ def quiz_number(student: Any, key: str, correct: float, tolerance: float) -> Non
         raise AssertionError(f"{key} asks for a number, got {given!r}") from None
     if not abs(value - correct) <= tolerance:  # `not <=`: NaN fails too
         raise AssertionError(f"{key}: {value} is not right (tolerance {tolerance})")
+
+
+def numeric_gradient(f: Callable[[np.ndarray], float], x: Any, eps: float = 1e-6) -> np.ndarray:
+    """Central differences: df/dx[i] ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), shaped like `x`.
+
+    An oracle for gradients that needs no autograd: error O(eps^2) for smooth `f`.
+    """
+    x = np.array(x, dtype=np.float64)
+    gradient = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        above = f(x.copy())
+        x[index] = original - eps
+        below = f(x.copy())
+        x[index] = original
+        gradient[index] = (above - below) / (2 * eps)
+    return gradient
 
 
 class Credit:

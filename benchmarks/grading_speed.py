@@ -60,13 +60,13 @@ def main() -> None:
         floor = (floor + baseline(options.baseline_runs)) / 2  # before and after, against drift
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{options.copies} correct softmax notebooks; fresh `python -c 'import numpy, torch'`: "
-          f"{floor * 1000:.0f} ms")
-    print(f"{'workers':>7} | {'total s':>8} | {'per submission ms':>17} | {'vs fresh import':>15}")
+    print(f"{options.copies} correct `softmax` notebooks; a fresh `python -c \"import numpy, torch\"` "
+          f"takes {floor * 1000:.0f} ms.\n")
+    print("| workers | total (s) | per submission (ms) | vs a fresh import per notebook |")
+    print("|---:|---:|---:|---:|")
     for workers, seconds in rows:
         per = seconds / options.copies
-        print(f"{workers:>7} | {seconds:>8.1f} | {per * 1000:>17.1f} | {'1/%.0f' % (floor / per):>15}")
-
+        print(f"| {workers} | {seconds:.1f} | {per * 1000:.1f} | 1/{floor / per:.0f} |")
 
 if __name__ == "__main__":
     main()

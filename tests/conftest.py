@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -33,3 +34,12 @@ def fork_server():
     """One pre-warmed fork server for every test that runs notebooks (starting one takes seconds)."""
     with ForkServer() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The consistency suite's figures per assignment (reference, stub, mutants caught), after the run."""
+    consistency = sys.modules.get("test_consistency")
+    if consistency is not None and consistency.REPORT:
+        terminalreporter.section("consistency: reference, stub and mutants per assignment")
+        for line in consistency.REPORT:
+            terminalreporter.write_line(line)

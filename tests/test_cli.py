@@ -312,6 +312,13 @@ def test_unknown_assignment_is_one_clear_line(course, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_device_cuda_without_a_gpu_is_one_clear_line(course, tmp_path):
+    folder = tmp_path / "subs"
+    write_notebook(folder / "correct.ipynb")
+    result = grade_folder(course, folder, tmp_path / "g.sqlite", "--device", "cuda")
+    assert result.returncode == 1 and "no CUDA device" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_demo_grades_the_bundled_samples(tmp_path):
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AUTOGRADER_")}
     result = subprocess.run([*AUTOGRADER, "demo", "--workers", "2"], capture_output=True, text=True,

@@ -220,20 +220,20 @@ def test_bad_arguments_raise_value_error(student, rng, credit):
 # --- quiz ---------------------------------------------------------------------
 
 @pytest.mark.points(2)
-def quiz_q1(student):
-    quiz_number(student, "q1", 0.75, 1e-3)
+def quiz_q1(student, reference):
+    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-3)
 
 
 @pytest.mark.points(2)
-def quiz_q2(student):
-    quiz_choice(student, "q2", "B")
+def quiz_q2(student, reference):
+    quiz_choice(student, "q2", reference.QUIZ_ANSWERS["q2"])
 
 
 @pytest.mark.points(2)
-def quiz_q3(student):
-    quiz_number(student, "q3", 0.1875, 1e-3)
+def quiz_q3(student, reference):
+    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 1e-3)
 
 
 @pytest.mark.points(2)
-def quiz_q4(student):
-    quiz_choice(student, "q4", "C")
+def quiz_q4(student, reference):
+    quiz_choice(student, "q4", reference.QUIZ_ANSWERS["q4"])

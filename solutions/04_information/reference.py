@@ -79,3 +79,6 @@ def binary_entropy(p1, base=2):
     if not np.all((p1 >= 0) & (p1 <= 1)):
         raise ValueError("p1 is a probability and must lie in [0, 1]")
     return entropy(np.stack([p1, 1 - p1], axis=-1), base)
+
+
+QUIZ_ANSWERS = {'q1': 1.5, 'q2': 'D', 'q3': 0.3113, 'q4': 0.8113, 'q5': 'A'}  # the right answer to each quiz question

@@ -232,25 +232,25 @@ def test_invalid_distributions_raise_value_error(student, credit):
 # --- quiz ---------------------------------------------------------------------
 
 @pytest.mark.points(2)
-def quiz_q1(student):
-    quiz_number(student, "q1", 1.5, 1e-3)
+def quiz_q1(student, reference):
+    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-3)
 
 
 @pytest.mark.points(2)
-def quiz_q2(student):
-    quiz_choice(student, "q2", "D")
+def quiz_q2(student, reference):
+    quiz_choice(student, "q2", reference.QUIZ_ANSWERS["q2"])
 
 
 @pytest.mark.points(2)
-def quiz_q3(student):
-    quiz_number(student, "q3", 0.3113, 2e-3)
+def quiz_q3(student, reference):
+    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 2e-3)
 
 
 @pytest.mark.points(2)
-def quiz_q4(student):
-    quiz_number(student, "q4", 0.8113, 2e-3)
+def quiz_q4(student, reference):
+    quiz_number(student, "q4", reference.QUIZ_ANSWERS["q4"], 2e-3)
 
 
 @pytest.mark.points(2)
-def quiz_q5(student):
-    quiz_choice(student, "q5", "A")
+def quiz_q5(student, reference):
+    quiz_choice(student, "q5", reference.QUIZ_ANSWERS["q5"])
