@@ -85,25 +85,53 @@ def _run_cells(shell, sock: socket.socket, cells: list[str], skip: dict[str, str
     return outcomes
 
 
-def _answer(shell, header: dict, blobs: list[bytes]) -> tuple[dict, object]:
-    """Look up or call a notebook name; returns the reply header and value."""
-    name = header.get("name")
-    if type(name) is not str or name not in shell.user_ns:
-        return {"ok": False, "error": {"type": "NameError", "message": f"{name!r} is not defined in the notebook"}}, None
-    target = shell.user_ns[name]
+def _error(kind: str, message: str) -> dict:
+    return {"ok": False, "error": {"type": kind, "message": message}}
+
+
+def _lookup(shell, objects: dict[int, object], header: dict) -> tuple[object, str] | dict:
+    """The object a request names (a notebook name, or an attribute of a kept object), or an error reply."""
+    name, target = header.get("name"), header.get("target")
+    if type(name) is not str:
+        return _error("TypeError", "a request without a name")
+    if target is None:
+        if name not in shell.user_ns:
+            return _error("NameError", f"{name!r} is not defined in the notebook")
+        return shell.user_ns[name], name
+    if target not in objects:
+        return _error("NameError", f"no kept object {target!r}")
+    try:
+        return getattr(objects[target], name), name
+    except Exception as error:  # a missing attribute or a property that raises
+        return _error(type(error).__name__, str(error)[:ERROR_CHARS])
+
+
+def _answer(shell, objects: dict[int, object], header: dict, blobs: list[bytes]) -> tuple[dict, object]:
+    """Get, call, or call-and-keep (`new`) what the request names; returns the reply header and value."""
+    found = _lookup(shell, objects, header)
+    if isinstance(found, dict):
+        return found, None
+    value, name = found
     if header.get("op") == "get":
-        return {"ok": True}, target
-    if not callable(target):
-        return {"ok": False, "error": {"type": "TypeError", "message": f"{name} is not a function"}}, None
+        return {"ok": True}, value
+    if not callable(value):
+        return _error("TypeError", f"{name} is not a function"), None
     args, kwargs = _wire.decode(header.get("value"), blobs)
     try:
-        return {"ok": True}, target(*args, **kwargs)
+        result = value(*args, **kwargs)
     except BaseException as error:  # the student's exception is data to report
         kinds = [kind.__name__ for kind in type(error).__mro__]
         return {"ok": False, "error": {"type": kinds[0], "bases": kinds[1:8], "message": str(error)[:ERROR_CHARS]}}, None
+    if header.get("op") == "new":
+        objects[len(objects) + 1] = result
+        return {"ok": True, "handle": len(objects)}, None
+    if header.get("target") is not None and result is objects[header["target"]]:
+        return {"ok": True, "self": True}, None  # a method that returns self, like fit()
+    return {"ok": True}, result
 
 
 def _serve_calls(shell, sock: socket.socket) -> None:
+    objects: dict[int, object] = {}  # what `new` made, kept for the trusted side's later calls
     while True:
         try:
             header, blobs = _wire.recv(sock)
@@ -111,7 +139,7 @@ def _serve_calls(shell, sock: socket.socket) -> None:
             return
         if header.get("op") == "bye":
             return
-        reply, value = _answer(shell, header, blobs)
+        reply, value = _answer(shell, objects, header, blobs)
         try:
             _wire.send_value(sock, reply, value)
         except _wire.WireError as error:

@@ -15,6 +15,7 @@ from autograder.course import Course, CourseError
 from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
+from autograder.release import LeakError, release as release_assignment
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -137,6 +138,22 @@ def check(notebook: Path, timeout: float) -> None:
     passed = sum(t.status == "passed" for t in report.tests)
     _line(f"{passed} of {len(report.tests)} public tests pass; hidden tests decide the grade.")
     raise SystemExit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("release"),
+              show_default=True, help="Folder to write the student version into.")
+def release(assignment: str, output: Path) -> None:
+    """Write the student version of ASSIGNMENT: no solution, no hidden test, outputs cleared.
+
+    Example: autograder release softmax -o release/
+    """
+    try:
+        folder = release_assignment(_assignment(assignment), output)
+    except LeakError as error:
+        raise _Failure(str(error)) from None
+    _line(f"wrote {folder}")
 
 
 @main.command()

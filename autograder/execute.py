@@ -217,6 +217,11 @@ class Kernel:
         """The child's process id as the grader sees it (None when no child is running)."""
         return self._pid
 
+    @property
+    def generation(self) -> int | None:
+        """Which start of the notebook is live (None when none is): kept objects die with it."""
+        return self._starts if self._sock is not None else None
+
     # --- life cycle ---------------------------------------------------------------
 
     def start(self) -> NotebookRun:
@@ -316,13 +321,20 @@ class Kernel:
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Run the notebook's `name(*args, **kwargs)` in the child; plain data back."""
-        return self._request({"op": "call", "name": name}, (list(args), kwargs), f"{name}(...)")
+        return self._request({"op": "call", "name": name}, (list(args), kwargs), f"{name}(...)")[1]
 
     def get(self, name: str) -> Any:
         """The value of the notebook's variable `name`, as plain data."""
-        return self._request({"op": "get", "name": name}, None, name)
+        return self._request({"op": "get", "name": name}, None, name)[1]
 
-    def _request(self, header: dict, payload: Any, what: str) -> Any:
+    def new(self, name: str, *args: Any, **kwargs: Any) -> RemoteObject:
+        """Call `name` (a class, say) and keep the result in the child, for its methods to be called."""
+        reply, _ = self._request({"op": "new", "name": name}, (list(args), kwargs), f"{name}(...)")
+        if type(reply.get("handle")) is not int:
+            raise KernelDied(f"{name}(...) did not return a handle")
+        return RemoteObject(self, reply["handle"], self.generation, name)
+
+    def _request(self, header: dict, payload: Any, what: str) -> tuple[dict, Any]:
         if self._sock is None:
             self.start()
         _wire.send_value(self._sock, header, payload)
@@ -339,10 +351,34 @@ class Kernel:
             self._kill()
             raise NotPlainData(f"{what} did not return plain data: {error}") from None
         if reply.get("ok") is True:
-            return value
+            return reply, value
         error = reply.get("error") if type(reply.get("error")) is dict else {}
         kind, message = str(error.get("type", "Exception"))[:100], str(error.get("message", ""))[:2000]
         if kind == "NotPlainData":
             raise NotPlainData(f"{what} did not return plain data: {message}")
         bases = error.get("bases") if type(error.get("bases")) is list else []
         raise student_error(kind, message, [str(name)[:100] for name in bases[:8]])
+
+
+class RemoteObject:
+    """An object kept in the child by `Kernel.new`: its methods run there, plain data comes back."""
+
+    def __init__(self, kernel: Kernel, handle: int, generation: int, name: str) -> None:
+        self._kernel = kernel
+        self._handle = handle
+        self._generation = generation
+        self._name = name
+
+    def _request(self, op: str, attribute: str, payload: Any, what: str) -> tuple[dict, Any]:
+        if self._kernel.generation != self._generation:
+            raise KernelDied(f"the {self._name} object was lost when the notebook's process was restarted")
+        return self._kernel._request({"op": op, "name": attribute, "target": self._handle}, payload, what)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Run `obj.method(*args, **kwargs)` in the child; a method returning the object gives `self`."""
+        reply, value = self._request("call", method, (list(args), kwargs), f"{self._name}.{method}(...)")
+        return self if reply.get("self") is True else value
+
+    def get(self, attribute: str) -> Any:
+        """The object's attribute, as plain data."""
+        return self._request("get", attribute, None, f"{self._name}.{attribute}")[1]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from autograder.course import Assignment
-from autograder.execute import ForkClient, ForkServer, Kernel, KernelDied, NotebookRun
+from autograder.execute import ForkClient, ForkServer, Kernel, KernelDied, NotebookRun, RemoteObject
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult, TestOutcome
 from autograder.testkit import MESSAGE_CHARS, Credit, verdict
@@ -37,6 +37,10 @@ class Student:
 
     def get(self, name: str) -> Any:
         return self._kernel.get(name)
+
+    def new(self, name: str, *args: Any, **kwargs: Any) -> RemoteObject:
+        """An object made in the child, e.g. `student.new("Perceptron", learning_rate=0.1)`."""
+        return self._kernel.new(name, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):

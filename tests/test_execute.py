@@ -383,3 +383,46 @@ def test_resource_limits_are_in_force(functions):
         "RLIMIT_FSIZE": (limits.file_bytes, limits.file_bytes),
         "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds),
     }
+
+
+# --- objects kept in the child ------------------------------------------------------------
+
+MODEL = """import numpy as np
+class Model:
+    def __init__(self, scale=1.0):
+        self.scale = scale
+    def fit(self, X):
+        self.total_ = float(np.sum(X)) * self.scale
+        return self
+    def predict(self, X):
+        return np.asarray(X) * self.total_
+    def hang(self):
+        while True:
+            pass
+"""
+
+
+def test_a_kept_object_answers_method_calls_and_attribute_reads(notebook):
+    model = notebook(MODEL).new("Model", scale=2.0)
+
+    assert model.call("fit", [1.0, 2.0]) is model
+    assert model.get("total_") == 6.0 and model.get("scale") == 2.0
+    assert np.array_equal(model.call("predict", [1.0, 0.5]), [6.0, 3.0])
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        model.get("nope")
+
+
+def test_a_kept_object_is_lost_with_its_process(notebook):
+    kernel = notebook(MODEL, call_timeout=1.0)
+    model = kernel.new("Model")
+
+    with pytest.raises(CallTimeout):
+        model.call("hang")
+    with pytest.raises(KernelDied, match="lost when the notebook's process was restarted"):
+        model.get("scale")
+    assert kernel.new("Model", scale=3.0).get("scale") == 3.0
+
+
+def test_objects_still_never_cross_without_new(notebook):
+    with pytest.raises(NotPlainData, match="Model is not plain data"):
+        notebook(MODEL).call("Model")
