@@ -74,7 +74,7 @@ class Graded:
             message=self.error or "; ".join(problems)[:4000], log=self.log, tests=self.tests)
 
 
-def test_name(item: pytest.Item) -> str:
+def graded_test_name(item: pytest.Item) -> str:
     """The test's name as graded: the function, plus its own parameters (never the student)."""
     callspec = getattr(item, "callspec", None)
     own = [str(value) for key, value in (callspec.params.items() if callspec else ()) if key != "student"]
@@ -123,7 +123,7 @@ class GradingPlugin:
             if "student" not in getattr(item, "fixturenames", ()):
                 self.collect_errors.append(f"{item.nodeid}: a hidden test must take the `student` fixture")
             marker = item.get_closest_marker("points")
-            self.points[test_name(item)] = float(marker.args[0]) if marker else 1.0
+            self.points[graded_test_name(item)] = float(marker.args[0]) if marker else 1.0
         if self.collect_errors:
             items.clear()
 
@@ -156,7 +156,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        return np.random.default_rng([self.seed, zlib.crc32(test_name(request.node).encode())])
+        return np.random.default_rng([self.seed, zlib.crc32(graded_test_name(request.node).encode())])
 
     @pytest.fixture(scope="session")
     def device(self) -> str:
@@ -178,7 +178,7 @@ class GradingPlugin:
                 self._current.tests.append(self._outcome(item, call, report))
 
     def _outcome(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> TestOutcome:
-        name = test_name(item)
+        name = graded_test_name(item)
         points = self.points.get(name, 1.0)
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
