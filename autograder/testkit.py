@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder.execute import CallTimeout, KernelDied, NotPlainData, StudentError
 
-__all__ = ["assert_close", "assert_finite", "assert_raises", "quiz_answer", "quiz_choice", "quiz_number",
+__all__ = ["assert_close", "assert_finite", "assert_raises", "quiz_answer", "quiz_choice", "quiz_number", "quiz_check",
            "numeric_gradient", "verdict", "Credit", "CallTimeout", "KernelDied", "NotPlainData", "StudentError"]
 
 MESSAGE_CHARS = 500
@@ -174,6 +174,14 @@ def quiz_number(student: Any, key: str, correct: float, tolerance: float) -> Non
         raise AssertionError(f"{key} asks for a number, got {given!r}") from None
     if not abs(value - correct) <= tolerance:  # `not <=`: NaN fails too
         raise AssertionError(f"{key}: {value} is not right (tolerance {tolerance})")
+
+
+def quiz_check(student: Any, key: str, correct: str | float, tolerance: float | None = None) -> None:
+    """Grade one quiz question: a letter when `correct` is a string, else a number within `tolerance`."""
+    if isinstance(correct, str):
+        quiz_choice(student, key, correct)
+    else:
+        quiz_number(student, key, correct, tolerance if tolerance is not None else 1e-3)
 
 
 def numeric_gradient(f: Callable[[np.ndarray], float], x: Any, eps: float = 1e-6) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Every assignment tells right from wrong, graded through the real engine.
+"""Every assignment tells right from wrong, graded through the real command line.
 
 For each assignment of the course: the reference (the student notebook with
 `reference.py` pasted in and the quiz answered from `QUIZ_ANSWERS`) scores
@@ -10,6 +10,10 @@ on the reference, and each hand-written mutant in `tests/mutants/<NN_name>/`
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -17,7 +21,6 @@ import pytest
 
 from autograder.check import check
 from autograder.course import Assignment, Course
-from autograder.grade import grade
 
 REPO = Path(__file__).resolve().parent.parent
 MUTANTS = Path(__file__).resolve().parent / "mutants"
@@ -56,17 +59,30 @@ def graded(request, tmp_path_factory):
     _write(assignment, folder / "stub.ipynb")
     for mutant in mutants(assignment):
         _write(assignment, folder / f"mutant-{mutant.stem}.ipynb", *solution, mutant.read_text())
-    batch = grade(assignment, [folder], db_url=f"sqlite:///{folder / 'gradebook.sqlite'}", workers=2)
-    scores = {r.student: 100.0 * r.score / r.max_score for r in batch.results if r.max_score}
+    db = f"sqlite:///{folder / 'gradebook.sqlite'}"
+    autograder("grade", assignment.name, str(folder), "--db", db, "--workers", "2")
+    students = {entry["student"]: entry for entry in
+                json.loads(autograder("export", assignment.name, "--format", "json", "--db", db))["students"]}
+    scores = {name: 100.0 * entry["score"] / entry["max_score"] for name, entry in students.items()}
     caught = sum(0 < scores.get(f"mutant-{m.stem}", 100.0) < 100 for m in mutants(assignment))
     REPORT.append(f"{assignment.name:>14}: reference = {scores.get('reference', 0):.0f} %, "
                   f"stub = {scores.get('stub', 100):.0f} %, mutants caught {caught}/{len(mutants(assignment))}")
-    return assignment, folder, scores, {r.student: r for r in batch.results}
+    return assignment, folder, scores, students
+
+
+def autograder(*args: str) -> str:
+    """Run the real command line; its standard output."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AUTOGRADER_")}
+    result = subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True,
+                            cwd=REPO, env=environment)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_reference_scores_full_marks(graded):
-    _, _, scores, results = graded
-    failing = [(t.name, t.status, t.message) for t in results["reference"].tests if t.status != "passed"]
+    _, _, scores, students = graded
+    failing = [(t["name"], t["status"], t["message"]) for t in students["reference"]["tests"]
+               if t["status"] != "passed"]
     assert scores["reference"] == 100.0, failing
 
 

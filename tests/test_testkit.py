@@ -21,6 +21,7 @@ from autograder.testkit import (
     assert_raises,
     quiz_answer,
     quiz_choice,
+    quiz_check,
     quiz_number,
     verdict,
 )
@@ -199,6 +200,14 @@ def test_quiz_choice():
     assert message == "q2: 'A' is not the right choice"
     assert "B" not in message
     assert "not answered" in failure(quiz_choice, FakeStudent({"q1": "A"}), "q2", "B")
+
+
+def test_quiz_check_grades_letters_as_choices_and_numbers_within_a_tolerance():
+    quiz_check(FakeStudent({"q1": " b "}), "q1", "B")
+    quiz_check(FakeStudent({"q2": 0.7504}), "q2", 0.75)
+    quiz_check(FakeStudent({"q3": 14.4}), "q3", 14, tolerance=0.5)
+    assert failure(quiz_check, FakeStudent({"q1": "A"}), "q1", "B") == "q1: 'A' is not the right choice"
+    assert "0.76 is not right (tolerance 0.001)" in failure(quiz_check, FakeStudent({"q2": 0.76}), "q2", 0.75)
 
 
 def test_quiz_number():

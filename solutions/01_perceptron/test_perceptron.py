@@ -14,7 +14,7 @@ values, expected ones included, to every failure message.
 import numpy as np
 import pytest
 
-from autograder.testkit import assert_close, assert_raises, quiz_choice, quiz_number
+from autograder.testkit import assert_close, assert_raises, quiz_check
 
 BOOLEAN_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 GATES = {"AND": np.array([0, 0, 0, 1]), "OR": np.array([0, 1, 1, 1])}
@@ -258,26 +258,10 @@ def test_accepts_python_lists(student):
 
 # --- quiz ---------------------------------------------------------------------
 
-@pytest.mark.points(2)
-def quiz_q1(student, reference):
-    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-3)
+QUIZ_TOLERANCES = {"q5": 0.5}  # numeric answers; others 1e-3
 
 
 @pytest.mark.points(2)
-def quiz_q2(student, reference):
-    quiz_choice(student, "q2", reference.QUIZ_ANSWERS["q2"])
-
-
-@pytest.mark.points(2)
-def quiz_q3(student, reference):
-    quiz_choice(student, "q3", reference.QUIZ_ANSWERS["q3"])
-
-
-@pytest.mark.points(2)
-def quiz_q4(student, reference):
-    quiz_number(student, "q4", reference.QUIZ_ANSWERS["q4"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q5(student, reference):
-    quiz_number(student, "q5", reference.QUIZ_ANSWERS["q5"], 0.5)
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5"])
+def quiz_answer(student, reference, question):
+    quiz_check(student, question, reference.QUIZ_ANSWERS[question], QUIZ_TOLERANCES.get(question))

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_choice, quiz_number
+from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_check
 
 OVERFLOW_HINT = ("exp overflows float64 above about 709 and underflows to 0 below about -745; "
                  "subtract the maximum along the axis before exponentiating")
@@ -220,20 +220,6 @@ def test_bad_arguments_raise_value_error(student, rng, credit):
 # --- quiz ---------------------------------------------------------------------
 
 @pytest.mark.points(2)
-def quiz_q1(student, reference):
-    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q2(student, reference):
-    quiz_choice(student, "q2", reference.QUIZ_ANSWERS["q2"])
-
-
-@pytest.mark.points(2)
-def quiz_q3(student, reference):
-    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q4(student, reference):
-    quiz_choice(student, "q4", reference.QUIZ_ANSWERS["q4"])
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4"])
+def quiz_answer(student, reference, question):
+    quiz_check(student, question, reference.QUIZ_ANSWERS[question])

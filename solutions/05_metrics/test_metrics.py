@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_choice, quiz_number
+from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_check
 
 SKLEARN = {"precision": sk.precision_score, "recall": sk.recall_score, "f1": sk.f1_score, "fbeta": sk.fbeta_score}
 SWAPPED = {"precision": "recall", "recall": "precision"}
@@ -341,30 +341,6 @@ def test_bad_arguments_raise_value_error(student, rng, credit):
 # --- quiz ---------------------------------------------------------------------
 
 @pytest.mark.points(2)
-def quiz_q1(student, reference):
-    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q2(student, reference):
-    quiz_number(student, "q2", reference.QUIZ_ANSWERS["q2"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q3(student, reference):
-    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q4(student, reference):
-    quiz_choice(student, "q4", reference.QUIZ_ANSWERS["q4"])
-
-
-@pytest.mark.points(2)
-def quiz_q5(student, reference):
-    quiz_number(student, "q5", reference.QUIZ_ANSWERS["q5"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q6(student, reference):
-    quiz_choice(student, "q6", reference.QUIZ_ANSWERS["q6"])
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5", "q6"])
+def quiz_answer(student, reference, question):
+    quiz_check(student, question, reference.QUIZ_ANSWERS[question])

@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testkit import assert_close, assert_raises, quiz_choice, quiz_number
+from autograder.testkit import assert_close, assert_raises, quiz_check
 
 POOLS = ["max_pool2d", "avg_pool2d"]
 ORACLES = {"max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d}
@@ -199,26 +199,10 @@ def test_bad_arguments_raise_value_error(student, rng, credit):
 
 # --- quiz ---------------------------------------------------------------------
 
-@pytest.mark.points(2)
-def quiz_q1(student, reference):
-    quiz_number(student, "q1", reference.QUIZ_ANSWERS["q1"], 1e-6)
+QUIZ_TOLERANCES = {"q1": 1e-6}  # numeric answers; others 1e-3
 
 
 @pytest.mark.points(2)
-def quiz_q2(student, reference):
-    quiz_choice(student, "q2", reference.QUIZ_ANSWERS["q2"])
-
-
-@pytest.mark.points(2)
-def quiz_q3(student, reference):
-    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q4(student, reference):
-    quiz_choice(student, "q4", reference.QUIZ_ANSWERS["q4"])
-
-
-@pytest.mark.points(2)
-def quiz_q5(student, reference):
-    quiz_choice(student, "q5", reference.QUIZ_ANSWERS["q5"])
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5"])
+def quiz_answer(student, reference, question):
+    quiz_check(student, question, reference.QUIZ_ANSWERS[question], QUIZ_TOLERANCES.get(question))

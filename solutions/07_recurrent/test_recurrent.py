@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_choice, quiz_number
+from autograder.testkit import assert_close, assert_finite, assert_raises, quiz_check
 
 LSTM_GATES = ("i", "f", "g", "o")
 LSTM_HINT = ("PyTorch stacks the LSTM gates by rows in the order i, f, g, o; i, f and o use sigmoid, g uses tanh; "
@@ -297,26 +297,10 @@ def test_bad_arguments_raise_value_error(student, rng, credit):
 
 # --- quiz ---------------------------------------------------------------------
 
-@pytest.mark.points(2)
-def quiz_q1(student, reference):
-    quiz_choice(student, "q1", reference.QUIZ_ANSWERS["q1"])
+QUIZ_TOLERANCES = {"q3": 0.5}  # numeric answers; others 1e-3
 
 
 @pytest.mark.points(2)
-def quiz_q2(student, reference):
-    quiz_number(student, "q2", reference.QUIZ_ANSWERS["q2"], 1e-3)
-
-
-@pytest.mark.points(2)
-def quiz_q3(student, reference):
-    quiz_number(student, "q3", reference.QUIZ_ANSWERS["q3"], 0.5)
-
-
-@pytest.mark.points(2)
-def quiz_q4(student, reference):
-    quiz_choice(student, "q4", reference.QUIZ_ANSWERS["q4"])
-
-
-@pytest.mark.points(2)
-def quiz_q5(student, reference):
-    quiz_choice(student, "q5", reference.QUIZ_ANSWERS["q5"])
+@pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q5"])
+def quiz_answer(student, reference, question):
+    quiz_check(student, question, reference.QUIZ_ANSWERS[question], QUIZ_TOLERANCES.get(question))
