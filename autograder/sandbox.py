@@ -92,6 +92,78 @@ class PidNamespaces:
         return pid
 
 
+# --- Landlock: what the child may read and write ------------------------------------------
+
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION, LANDLOCK_RULE_PATH_BENEATH, PR_SET_NO_NEW_PRIVS = 1, 1, 38
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}  # later ABIs: same
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
+SYSTEM_READABLE = ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/proc", "/sys", "/etc/ld.so.cache",
+                   "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ssl",
+                   "/etc/fonts", "/dev/urandom", "/dev/zero")
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def readable_paths() -> list[str]:
+    """The runtime a submission needs: system libraries, the interpreter, its packages, this package."""
+    import site
+    import sys
+
+    ours = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
+            str(Path(__file__).resolve().parent), os.environ.get("MPLCONFIGDIR", "")]
+    return [path for path in dict.fromkeys([*SYSTEM_READABLE, *ours]) if path and os.path.exists(path)]
+
+
+def _allow(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
+    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        if not os.path.isdir(path):
+            access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE  # rights that make sense on a file
+        rule = _PathBeneathAttr(access, fd)
+        if libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+    finally:
+        os.close(fd)
+
+
+def _landlock(scratch: Path) -> list[str]:
+    """Read only the runtime, write only `scratch` and /dev/null, no TCP; scoped signals and sockets."""
+    libc = _libc()
+    abi = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    if abi < 1:
+        return [f"no Landlock ({os.strerror(ctypes.get_errno())}): files outside scratch stay reachable"]
+    fs = FS_RIGHTS_BY_ABI[max(level for level in FS_RIGHTS_BY_ABI if level <= abi)]
+    attr = _RulesetAttr(fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        return [f"no Landlock ruleset ({os.strerror(ctypes.get_errno())})"]
+    try:
+        for path in readable_paths():
+            _allow(libc, ruleset, path, FS_READ)
+        _allow(libc, ruleset, "/dev/null", FS_READ_FILE | FS_WRITE_FILE)
+        _allow(libc, ruleset, str(scratch), fs)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) or libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0):
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return [f"Landlock ABI {abi}: read-only runtime, writes only in scratch"
+            + (", no TCP" if abi >= 4 else "") + (", scoped signals" if abi >= 6 else "")]
+
+
 def _close_inherited(keep: tuple[int, ...]) -> None:
     start = 3
     for fd in sorted(keep):
@@ -113,4 +185,4 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
         layers.append("pid namespace")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     _apply_rlimits(limits)
-    return layers + ["rlimits"]
+    return layers + ["rlimits", *_landlock(scratch)]

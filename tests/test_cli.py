@@ -64,12 +64,24 @@ HONEST = {
     "broken": {"replace": {"stub-log-softmax": "def log_softmax(z, axis=-1:\n    pass"}},
     "wrong": {"replace": {"stub-softmax": WRONG_SOFTMAX}},
 }
+SNOOP = """import glob
+for path in glob.glob('/tmp/**/solutions/*/reference.py', recursive=True) + glob.glob('/work/**/reference.py', recursive=True):
+    try:
+        exec(open(path).read())  # steal the reference's functions
+    except OSError:
+        pass
+for db in glob.glob('/tmp/**/*.sqlite', recursive=True) + glob.glob('/work/**/*.sqlite', recursive=True):
+    try:
+        open(db, 'r+b').write(b'garbage')  # and vandalise every gradebook in reach
+    except OSError:
+        pass"""
 HOSTILE = {
     "looping": {"replace": {"stub-softmax-jacobian": "def softmax_jacobian(z):\n    while True:\n        pass"}},
     "exits": {"after_import": "import sys\nsys.exit(1)"},
     "hard_exit": {"after_import": "import os\nos._exit(0)"},
     "patched": {"replace": {"stub-softmax": WRONG_SOFTMAX}, "after_import": PATCH_NUMPY},
     "liar": {"base": STUB, "at_end": LIAR},
+    "snoop": {"base": STUB, "at_end": SNOOP},
 }
 
 
@@ -214,6 +226,12 @@ def test_lying_ndarray_subclass_scores_zero(mixed):
     assert any("not plain data" in test["message"] for test in entry["tests"])
 
 
+def test_a_notebook_cannot_steal_the_reference_or_touch_the_gradebook(mixed):
+    assert mixed["students"]["snoop"]["score"] == 0.0
+    with sqlite3.connect(mixed["root"] / "mixed.sqlite") as connection:
+        assert connection.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
 def test_malformed_files_are_reported_one_line_each(mixed):
     output = mixed["run"].stdout
     assert "Traceback" not in output + mixed["run"].stderr
@@ -224,7 +242,7 @@ def test_malformed_files_are_reported_one_line_each(mixed):
         assert entry["status"] == "error" and entry["score"] == 0.0 and entry["max_score"] == 100.0
         line = next(line for line in error_lines if f"{name}.ipynb" in line)
         assert words in line
-    assert "10 graded, 5 failed to run, 0 skipped" in " ".join(output.split())
+    assert "11 graded, 5 failed to run, 0 skipped" in " ".join(output.split())
 
 
 def test_honest_notebooks_score_exactly_what_they_score_alone(mixed):

@@ -426,3 +426,45 @@ def test_a_kept_object_is_lost_with_its_process(notebook):
 def test_objects_still_never_cross_without_new(notebook):
     with pytest.raises(NotPlainData, match="Model is not plain data"):
         notebook(MODEL).call("Model")
+
+
+# --- what the notebook may read and write ----------------------------------------------
+
+FILE_PROBES = """import os
+def attempt(action, path):
+    try:
+        if action == 'read':
+            open(path).read()
+        elif action == 'list':
+            os.listdir(path)
+        else:
+            open(path, 'a').write('x')
+        return 'allowed'
+    except OSError as error:
+        return type(error).__name__
+"""
+
+
+@pytest.mark.parametrize(("action", "path"), [
+    ("read", str(Path(__file__).resolve().parent.parent / "solutions" / "03_softmax" / "reference.py")),
+    ("list", str(Path(__file__).resolve().parent.parent)),
+    ("write", tempfile.gettempdir() + "/autograder-escaped.txt"),
+    ("write", str(Path(__file__).resolve().parent.parent / "db" / "gradebook.sqlite")),
+    ("list", "/proc/1/root/tmp"),
+    ("read", "/etc/shadow"),
+])
+def test_the_notebook_cannot_reach_files_outside_its_runtime(notebook, action, path):
+    kernel = notebook(FILE_PROBES)
+    assert any(layer.startswith("Landlock") for layer in kernel.run.layers)  # CI's kernel has it
+
+    assert kernel.call("attempt", action, path) == "PermissionError"
+    assert not Path(tempfile.gettempdir(), "autograder-escaped.txt").exists()
+
+
+def test_the_notebook_still_reads_its_runtime_and_writes_its_scratch(notebook):
+    kernel = notebook(FILE_PROBES, "import scipy.stats, sklearn.metrics")
+
+    assert kernel.run.errors() == []
+    assert kernel.call("attempt", "write", "mine.txt") == "allowed"
+    assert kernel.call("attempt", "read", "mine.txt") == "allowed"
+    assert kernel.call("attempt", "write", os.devnull) == "allowed"
