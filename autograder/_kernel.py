@@ -34,6 +34,7 @@ def _preload():
     """Import what every submission uses, so that each fork starts warm."""
     import matplotlib
     import numpy  # noqa: F401
+    import pyseccomp  # noqa: F401  (finds libseccomp with ldconfig: before any child is confined)
     import torch
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config

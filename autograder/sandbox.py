@@ -13,6 +13,7 @@ applied by `confine` in the same place.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import resource
 import signal
@@ -164,6 +165,56 @@ def _landlock(scratch: Path) -> list[str]:
             + (", no TCP" if abi >= 4 else "") + (", scoped signals" if abi >= 6 else "")]
 
 
+# --- capabilities and system calls -----------------------------------------------------------
+
+PR_CAPBSET_DROP = 24
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+REFUSED_SYSCALLS = (
+    "socket", "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
+    "unshare", "setns", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "io_uring_setup",
+    "io_uring_enter", "io_uring_register", "userfaultfd", "init_module", "finit_module", "delete_module",
+    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "open_by_handle_at",
+    "name_to_handle_at", "settimeofday", "clock_settime", "adjtimex", "syslog", "mknod", "mknodat",
+)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> list[str]:
+    """Root without capabilities: no mounts, raw sockets, module loading or DAC override."""
+    libc = _libc()
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for capability in range(last + 1):
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    if libc.capset(ctypes.byref(_CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), ctypes.byref((_CapData * 2)())):
+        return [f"capabilities kept (capset: {os.strerror(ctypes.get_errno())})"]
+    return ["no capabilities"]
+
+
+def _seccomp() -> list[str]:
+    """Refuse the system calls a notebook has no business making (EPERM); everything else runs."""
+    try:
+        import pyseccomp as seccomp
+    except (ImportError, OSError) as error:  # no libseccomp on this machine
+        return [f"no seccomp ({error})"]
+    refused = seccomp.ERRNO(errno.EPERM)
+    syscalls = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in REFUSED_SYSCALLS:
+        syscalls.add_rule(refused, name)
+    for flag in NAMESPACE_FLAGS:  # clone() that would make a new namespace of any kind
+        syscalls.add_rule(refused, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+    syscalls.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of reach: glibc falls back
+    syscalls.load()
+    return ["seccomp: no sockets, ptrace, mounts, namespaces, bpf, perf, keyrings, io_uring, modules"]
+
+
 def _close_inherited(keep: tuple[int, ...]) -> None:
     start = 3
     for fd in sorted(keep):
@@ -185,4 +236,4 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
         layers.append("pid namespace")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     _apply_rlimits(limits)
-    return layers + ["rlimits", *_landlock(scratch)]
+    return layers + ["rlimits", *_landlock(scratch), *_drop_capabilities(), *_seccomp()]

@@ -468,3 +468,37 @@ def test_the_notebook_still_reads_its_runtime_and_writes_its_scratch(notebook):
     assert kernel.call("attempt", "write", "mine.txt") == "allowed"
     assert kernel.call("attempt", "read", "mine.txt") == "allowed"
     assert kernel.call("attempt", "write", os.devnull) == "allowed"
+
+
+SYSCALL_PROBES = """import ctypes, os, socket, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+def refused(call):
+    result = {"unshare a user namespace": lambda: libc.unshare(0x10000000),
+              "ptrace pid 1": lambda: libc.syscall(101, 16, 1, 0, 0),
+              "mount a tmpfs": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)}[call]()
+    return result == -1 and ctypes.get_errno() == 1  # EPERM
+def make_socket():
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def status(field):
+    return next(line.split()[1] for line in open('/proc/self/status') if line.startswith(field + ':'))
+def ordinary_work():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), subprocess.run(['true']).returncode
+"""
+
+
+@pytest.mark.parametrize("call", ["unshare a user namespace", "ptrace pid 1", "mount a tmpfs"])
+def test_dangerous_system_calls_are_refused(notebook, call):
+    assert notebook(SYSCALL_PROBES).call("refused", call) is True
+
+
+def test_sockets_capabilities_and_ordinary_work(notebook):
+    kernel = notebook(SYSCALL_PROBES)
+
+    assert "no capabilities" in kernel.run.layers and any(l.startswith("seccomp") for l in kernel.run.layers)
+    with pytest.raises(PermissionError):
+        kernel.call("make_socket")
+    assert kernel.call("status", "CapEff") == "0000000000000000" and kernel.call("status", "Seccomp") == "2"
+    assert kernel.call("ordinary_work") == (7, 0)
