@@ -12,10 +12,12 @@ from rich.table import Table
 
 from autograder.check import check as check_notebook
 from autograder.course import Course, CourseError
+from autograder.execute import ForkServer, sandbox_layers
 from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
 from autograder.release import LeakError, release as release_assignment
+from autograder.sandbox import isolation_gap, what_it_blocks
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -83,14 +85,15 @@ def main() -> None:
 @click.option("--seed", type=int, help="Seed of the test inputs (default: the assignment's stored seed).")
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True,
               help="Where hidden tests put tensors; GPU-only tests are skipped on cpu.")
+@click.option("--insecure", is_flag=True, help="Grade even where the sandbox cannot isolate files and network.")
 def grade(assignment: str, paths: tuple[Path, ...], db_url: str | None, workers: int, timeout: float,
-          force: bool, seed: int | None, device: str) -> None:
+          force: bool, seed: int | None, device: str, insecure: bool) -> None:
     """Grade the notebooks in PATHS for ASSIGNMENT.
 
     Example: autograder grade softmax submissions/
     """
     batch = _run_grading(assignment, list(paths), db_url=db_url, workers=workers, timeout=timeout,
-                         force=force, seed=seed, device=device)
+                         force=force, seed=seed, device=device, insecure=insecure)
     _print_batch(assignment, batch)
 
 
@@ -138,6 +141,27 @@ def check(notebook: Path, timeout: float) -> None:
     passed = sum(t.status == "passed" for t in report.tests)
     _line(f"{passed} of {len(report.tests)} public tests pass; hidden tests decide the grade.")
     raise SystemExit(0 if report.ok else 1)
+
+
+@main.command()
+def doctor() -> None:
+    """Show the sandbox's layers on this machine and what each one blocks.
+
+    Example: autograder doctor
+    """
+    with console.status("starting the sandbox"), ForkServer() as server:
+        layers = sandbox_layers(server)
+    table = Table(title="sandbox layers on this machine")
+    table.add_column("layer")
+    table.add_column("blocks")
+    for layer in layers:
+        blocks = what_it_blocks(layer)
+        table.add_row(layer, blocks or "[red]not in force[/red]")
+    console.print(table)
+    gap = isolation_gap(layers)
+    if gap:
+        raise _Failure(f"grading here is unsafe: no {gap}; `grade` refuses unless --insecure")
+    _line("files and network are isolated: `grade` runs student code here")
 
 
 @main.command()

@@ -382,3 +382,9 @@ class RemoteObject:
     def get(self, attribute: str) -> Any:
         """The object's attribute, as plain data."""
         return self._request("get", attribute, None, f"{self._name}.{attribute}")[1]
+
+
+def sandbox_layers(server: ForkServer | ForkClient) -> list[str]:
+    """The confinement layers a child gets on this machine, from a child that runs nothing."""
+    with Kernel(server, [], timeout=30.0) as kernel:
+        return kernel.start().layers

@@ -56,7 +56,7 @@ def _refused_result(submission: Submission, max_score: float) -> SubmissionResul
 
 def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = None, workers: int = 1,
           timeout: float = 60.0, force: bool = False, seed: int | None = None, device: str = "auto",
-          limits: ResourceLimits = ResourceLimits(),
+          limits: ResourceLimits = ResourceLimits(), insecure: bool = False,
           on_result: Callable[[SubmissionResult], None] = lambda result: None,
           on_plan: Callable[[int], None] = lambda count: None) -> Batch:
     """Grade every notebook under `paths` into the gradebook at `db_url`."""
@@ -65,9 +65,10 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
     graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device) if readable else None
     finished = False
     try:
+        layers = graders.require_isolation(insecure) if graders else []
         with Gradebook(db_url) as gradebook:
             batch = _grade_into(gradebook, graders, assignment, submissions, force, seed,
-                                _environment(workers, timeout, device), on_result, on_plan)
+                                {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
             finished = True
             return batch
     finally:

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Iterator
 
 from autograder.course import Assignment
-from autograder.execute import THREAD_VARIABLES, ForkClient, ForkServer
+from autograder.execute import THREAD_VARIABLES, ForkClient, ForkServer, sandbox_layers
 from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult
-from autograder.sandbox import ResourceLimits
+from autograder.sandbox import ResourceLimits, isolation_gap
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
@@ -77,16 +77,25 @@ class Graders:
                  device: str) -> None:
         for variable in THREAD_VARIABLES:  # parallelism comes from the workers: one thread each
             os.environ[variable] = "1"
-        self.server = ForkServer(limits, clients=workers)
+        self.server = ForkServer(limits, clients=workers + 1)  # the last connection is the probe's
         context = multiprocessing.get_context("spawn")
         self.tasks, self.results = context.Queue(), context.Queue()
         self.processes = [
             context.Process(target=_grader_process, daemon=True,
                             args=(assignment, client.control, client.log, limits, timeout, device,
                                   self.tasks, self.results))
-            for client in self.server.clients]
+            for client in self.server.clients[:workers]]
         for process in self.processes:
             process.start()
+
+    def require_isolation(self, insecure: bool) -> list[str]:
+        """The sandbox's layers on this machine; refuses to go on without file and network isolation."""
+        layers = sandbox_layers(self.server.clients[-1])
+        gap = isolation_gap(layers)
+        if gap and not insecure:
+            raise GradingError(f"refusing to run student code without {gap} on this machine "
+                               f"(layers: {', '.join(layers)}); see `autograder doctor`, or pass --insecure")
+        return layers
 
     def grade(self, submissions: list[Submission], seed: int) -> Iterator[SubmissionResult]:
         """Results of every submission, chunk by chunk as the graders finish them."""

@@ -215,6 +215,34 @@ def _seccomp() -> list[str]:
     return ["seccomp: no sockets, ptrace, mounts, namespaces, bpf, perf, keyrings, io_uring, modules"]
 
 
+# --- what the layers in force mean -------------------------------------------------------------
+
+WHAT_LAYERS_BLOCK = {
+    "session": "leftover processes of the run (its process group is killed)",
+    "scratch folder": "clutter: the run works in a private folder, deleted afterwards",
+    "network namespace": "all network traffic (no interfaces but a loopback that is down)",
+    "pid namespace": "outliving the run: every process it started dies with it, daemons too",
+    "user namespace": "(needed for the namespaces when not running as root)",
+    "rlimits": "exhausting CPU, memory, disk (file size) and descriptors",
+    "Landlock": "reading outside the runtime, writing outside scratch, TCP, signals to other processes",
+    "no capabilities": "mounts, raw sockets, module loading, overriding file permissions",
+    "seccomp": "sockets, ptrace, mounts, new namespaces, bpf, perf, keyrings, io_uring, modules",
+}
+
+
+def what_it_blocks(layer: str) -> str:
+    """What a layer reported by a confined child protects against ("" for a missing layer)."""
+    return next((blocks for name, blocks in WHAT_LAYERS_BLOCK.items() if layer.startswith(name)), "")
+
+
+def isolation_gap(layers: list[str]) -> str:
+    """Why grading with these layers would be unsafe ("" when files and network are isolated)."""
+    missing = [need for need, present in (("file-system isolation (Landlock)", any(l.startswith("Landlock") for l in layers)),
+                                          ("network isolation (a network namespace)", "network namespace" in layers))
+               if not present]
+    return " and ".join(missing)
+
+
 def _close_inherited(keep: tuple[int, ...]) -> None:
     start = 3
     for fd in sorted(keep):
