@@ -34,7 +34,10 @@ def _preload():
     """Import what every submission uses, so that each fork starts warm."""
     import matplotlib
     import numpy  # noqa: F401
-    import pyseccomp  # noqa: F401  (finds libseccomp with ldconfig: before any child is confined)
+    try:
+        import pyseccomp  # noqa: F401  (finds libseccomp with ldconfig: before any child is confined)
+    except (ImportError, OSError, AttributeError):
+        pass  # no libseccomp here: each child reports the seccomp layer as missing
     import torch
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config

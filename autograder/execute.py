@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import _wire
-from autograder.sandbox import ResourceLimits
+from autograder.sandbox import Cgroups, ResourceLimits
 
 LOG_CHARS = 64 * 1024
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -97,6 +98,7 @@ class ForkClient:
         self.control = control
         self.limits = limits
         self.log = log
+        self.cgroups = Cgroups(limits)  # one grader runs one submission at a time: its children share them
         self._replies = control.makefile("rb")
         self.warmup_seconds: float | None = None  # known once the server said it is ready
 
@@ -124,11 +126,14 @@ class ForkClient:
         request = json.dumps({"scratch": str(scratch), "limits": self.limits.as_dict()}).encode()
         socket.send_fds(self.control, [request], [theirs.fileno()])
         theirs.close()
-        return self._read_reply(30.0)["pid"], ours
+        pid = self._read_reply(30.0)["pid"]
+        self.cgroups.add(pid)  # before the caller sends the cells: no student code runs outside
+        return pid, ours
 
     def close(self) -> None:
         self._replies.close()  # the file object holds the socket open: close both so the server sees EOF
         self.control.close()
+        self.cgroups.remove()
 
 
 class ForkServer:
@@ -139,6 +144,7 @@ class ForkServer:
     """
 
     def __init__(self, limits: ResourceLimits = ResourceLimits(), clients: int = 1) -> None:
+        self.limits = limits
         self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
         pairs = [socket.socketpair() for _ in range(clients)]
         theirs = [pair[1].fileno() for pair in pairs]
@@ -156,6 +162,10 @@ class ForkServer:
 
     def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
         return self.clients[0].spawn(scratch)
+
+    @property
+    def cgroups(self) -> Cgroups:
+        return self.clients[0].cgroups
 
     def close(self) -> None:
         for client in self.clients:
@@ -255,7 +265,7 @@ class Kernel:
                 header, _ = _wire.recv(self._sock, deadline=deadline)
                 event = header.get("event")
                 if event == "started":
-                    self.run.layers = [str(layer) for layer in header.get("layers", [])][:16]
+                    self.run.layers = [str(layer) for layer in header.get("layers", [])][:16] + self.server.cgroups.layers
                 elif event == "cell" and type(header.get("index")) is int:
                     current = header["index"]
                 elif event == "done":
@@ -295,11 +305,15 @@ class Kernel:
     def _collect_output(self) -> None:
         if self._scratch is None:
             return
-        output = self._scratch / "output.txt"
-        if output.is_file() and not output.is_symlink():
-            with open(output, "rb") as handle:
-                handle.seek(max(0, output.stat().st_size - LOG_CHARS))
-                self.log = (self.log + handle.read().decode(errors="replace"))[-LOG_CHARS:]
+        try:  # O_NOFOLLOW: the notebook may have replaced its output file with a link
+            descriptor = os.open(self._scratch / "output.txt", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            descriptor = None
+        if descriptor is not None:
+            with os.fdopen(descriptor, "rb") as handle:
+                if stat.S_ISREG(os.fstat(descriptor).st_mode):
+                    handle.seek(max(0, os.fstat(descriptor).st_size - LOG_CHARS))
+                    self.log = (self.log + handle.read(LOG_CHARS).decode(errors="replace"))[-LOG_CHARS:]
         shutil.rmtree(self._scratch, ignore_errors=True)
         self._scratch = None
 

@@ -1,13 +1,14 @@
 """Confinement of a submission's process, applied in the child right after fork.
 
-Layers at this tier: a new session (so the whole process group can be killed),
-death with the fork server, a private scratch folder as cwd, HOME and TMPDIR,
-closed inherited descriptors, rlimits (CPU, address space, file size, open
-files, no core dumps), and where the kernel lets us create them a network
-namespace (no network at all) and a pid namespace whose pid 1 is the
-submission, so that killing it kills everything it started. Further
-kernel-level isolation (bubblewrap, Landlock, seccomp) comes as more layers
-applied by `confine` in the same place.
+Layers: a new session; death with the fork server; a private scratch folder as
+cwd, HOME and TMPDIR; closed inherited descriptors; rlimits (CPU, address
+space, file size, open files, no core dumps); empty network, IPC and host-name
+namespaces and, made by the fork server, a pid namespace whose pid 1 is the
+submission (killing it kills everything it started); Landlock (read only the
+runtime, write only the scratch folder, no TCP, scoped signals); no
+capabilities; a seccomp filter. The trusted side adds cgroup limits on the
+run's processes and memory. A layer the kernel refuses reports itself missing
+instead of failing; `isolation_gap` says when grading would be unsafe.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import errno
 import os
 import resource
 import signal
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUTS = 0x04000000
 PR_SET_PDEATHSIG = 1
 
 
@@ -31,9 +35,10 @@ class ResourceLimits:
     """What one submission may use; sizes in bytes, times in seconds."""
 
     cpu_seconds: int = 600
-    memory_bytes: int = 4 << 30  # address space on top of the fork server's own
+    memory_bytes: int = 4 << 30  # per process: address space on top of the fork server's; per run: cgroup
     file_bytes: int = 64 << 20
     open_files: int = 256
+    processes: int = 128  # processes and threads of a run together (cgroup pids)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,11 +68,13 @@ def _apply_rlimits(limits: ResourceLimits) -> None:
     _set_limit(resource.RLIMIT_CORE, 0)
 
 
-def _leave_network() -> list[str]:
-    """Enter an empty network namespace (as root, else through a user namespace); say which."""
+def _unshare_namespaces() -> list[str]:
+    """Enter empty network, IPC and host-name namespaces (as root, else through a user namespace)."""
     libc = _libc()
-    for flags, layers in ((CLONE_NEWNET, ["network namespace"]),
-                          (CLONE_NEWUSER | CLONE_NEWNET, ["user namespace", "network namespace"])):
+    others = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    for flags, layers in ((others, ["network namespace", "ipc namespace", "uts namespace"]),
+                          (CLONE_NEWUSER | others, ["user namespace", "network namespace", "ipc namespace",
+                                                     "uts namespace"])):
         if libc.unshare(flags) == 0:
             return layers
     return [f"network still reachable (unshare: {os.strerror(ctypes.get_errno())})"]
@@ -215,6 +222,59 @@ def _seccomp() -> list[str]:
     return ["seccomp: no sockets, ptrace, mounts, namespaces, bpf, perf, keyrings, io_uring, modules"]
 
 
+# --- cgroups: limits over all of a run's processes (applied by the trusted side) --------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class Cgroups:
+    """Cgroup v1 `pids` and `memory` groups for one grader's runs, where this machine lets us make them.
+
+    A grader runs one submission at a time; the trusted side moves each child in right after
+    the fork, before any cell runs, and what the child starts stays inside (it cannot write
+    the cgroup files: Landlock, no capabilities). The limits bound everything a run starts.
+    """
+
+    _made = 0
+
+    def __init__(self, limits: ResourceLimits) -> None:
+        Cgroups._made += 1
+        name = f"autograder/{os.getpid()}-{Cgroups._made}"
+        self.groups: list[Path] = []
+        self.layers: list[str] = []
+        for controller, setting, value in (("pids", "pids.max", limits.processes),
+                                           ("memory", "memory.limit_in_bytes", limits.memory_bytes)):
+            if not (CGROUP_ROOT / controller / "cgroup.procs").exists():
+                continue  # no cgroup v1 hierarchy for this controller here
+            group = CGROUP_ROOT / controller / name
+            try:
+                group.parent.mkdir(exist_ok=True)
+                group.mkdir(exist_ok=True)
+                (group / setting).write_text(str(value))
+            except OSError:
+                continue  # not writable here: the layer is simply absent
+            self.groups.append(group)
+            self.layers.append(f"cgroup {controller} (at most {value})")
+
+    def add(self, pid: int) -> None:
+        for group in self.groups:
+            (group / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Delete the groups once their last processes are gone (they die with each run's pid 1)."""
+        deadline = time.monotonic() + 2.0
+        for group in self.groups:
+            while True:
+                try:
+                    group.rmdir()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break  # an empty group left behind is harmless; the next run does not reuse it
+                    time.sleep(0.005)
+        self.groups = []
+
+
 # --- what the layers in force mean -------------------------------------------------------------
 
 WHAT_LAYERS_BLOCK = {
@@ -223,6 +283,9 @@ WHAT_LAYERS_BLOCK = {
     "network namespace": "all network traffic (no interfaces but a loopback that is down)",
     "pid namespace": "outliving the run: every process it started dies with it, daemons too",
     "user namespace": "(needed for the namespaces when not running as root)",
+    "ipc namespace": "shared memory and semaphores of other processes",
+    "uts namespace": "changing the machine's host name",
+    "cgroup": "fork bombs and memory use summed over all the run's processes",
     "rlimits": "exhausting CPU, memory, disk (file size) and descriptors",
     "Landlock": "reading outside the runtime, writing outside scratch, TCP, signals to other processes",
     "no capabilities": "mounts, raw sockets, module loading, overriding file permissions",
@@ -259,7 +322,7 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
     os.chdir(scratch)
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
     os.umask(0o077)
-    layers = ["session", "scratch folder", *_leave_network()]
+    layers = ["session", "scratch folder", *_unshare_namespaces()]
     if os.getpid() == 1:
         layers.append("pid namespace")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead

@@ -502,3 +502,33 @@ def test_sockets_capabilities_and_ordinary_work(notebook):
         kernel.call("make_socket")
     assert kernel.call("status", "CapEff") == "0000000000000000" and kernel.call("status", "Seccomp") == "2"
     assert kernel.call("ordinary_work") == (7, 0)
+
+
+FORK_BOMB = """import os, time
+def fork_bomb():
+    children = 0
+    try:
+        for _ in range(1000):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+            children += 1
+    except OSError as error:
+        return children, type(error).__name__
+    return children, None
+"""
+
+
+def test_a_fork_bomb_is_stopped_by_the_runs_cgroup_and_dies_with_it(notebook):
+    kernel = notebook(FORK_BOMB)
+    limit = ResourceLimits().processes
+    assert f"cgroup pids (at most {limit})" in kernel.run.layers  # CI runs as root with cgroup v1 writable
+
+    children, refused = kernel.call("fork_bomb")
+    assert children < limit and refused == "BlockingIOError"
+    members = [group / "cgroup.procs" for group in kernel.server.cgroups.groups]
+    kernel.close()
+    deadline = time.monotonic() + 5
+    while any(path.read_text().strip() for path in members) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(path.read_text().strip() for path in members)  # every process of the run died
