@@ -36,6 +36,7 @@ class Limits:
     blob_bytes: int = 256 << 20
     blobs: int = 4096
     string_chars: int = 1 << 20
+    message_bytes: int = 512 << 20  # all of one message's arrays together
 
 
 DEFAULT_LIMITS = Limits()
@@ -68,6 +69,8 @@ def encode(value: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[bytes
         data = buffer.getvalue()
         if len(data) > limits.blob_bytes:
             raise WireError(f"an array of {len(data)} bytes is over the {limits.blob_bytes}-byte limit")
+        if sum(map(len, blobs)) + len(data) > limits.message_bytes:
+            raise WireError(f"arrays of more than {limits.message_bytes} bytes in one value")
         if len(blobs) >= limits.blobs:
             raise WireError(f"more than {limits.blobs} arrays in one value")
         blobs.append(data)
@@ -270,7 +273,12 @@ def recv(sock: socket.socket, limits: Limits = DEFAULT_LIMITS,
         raise WireError("a message header that is not an object with a blob count")
     if not 0 <= header["blobs"] <= limits.blobs:
         raise WireError(f"a message announcing {header['blobs']} arrays")
-    return header, [_recv_frame(sock, limits.blob_bytes, deadline) for _ in range(header["blobs"])]
+    blobs: list[bytes] = []
+    budget = limits.message_bytes
+    for _ in range(header["blobs"]):
+        blobs.append(_recv_frame(sock, min(limits.blob_bytes, budget), deadline))
+        budget -= len(blobs[-1])
+    return header, blobs
 
 
 def send_value(sock: socket.socket, header: dict, value: Any, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -349,3 +349,21 @@ def test_dribbling_peer_still_hits_the_deadline(pair):
     finally:
         stop.set()
         dribbler.join()
+
+
+def test_a_message_whose_arrays_add_up_past_the_budget_is_refused_before_it_is_read():
+    limits = Limits(blob_bytes=1 << 20, message_bytes=3 << 20)
+    block = b"x" * (1 << 20)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        def send_both():
+            send(theirs, {"ok": True}, [block] * 3)  # exactly the budget: fits
+            try:
+                send(theirs, {"ok": True}, [block] * 4)  # one array past it
+            except OSError:
+                pass  # the receiver stops reading once it refuses
+        threading.Thread(target=send_both, daemon=True).start()
+
+        assert len(recv(ours, limits, deadline=time.monotonic() + 5)[1]) == 3
+        with pytest.raises(WireError, match="over the 0-byte limit"):
+            recv(ours, limits, deadline=time.monotonic() + 5)
