@@ -27,6 +27,8 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUTS = 0x04000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 
 
@@ -39,6 +41,7 @@ class ResourceLimits:
     file_bytes: int = 64 << 20
     open_files: int = 256
     processes: int = 128  # processes and threads of a run together (cgroup pids)
+    scratch_bytes: int = 256 << 20  # all files of a run together (its scratch tmpfs)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,15 +72,31 @@ def _apply_rlimits(limits: ResourceLimits) -> None:
 
 
 def _unshare_namespaces() -> list[str]:
-    """Enter empty network, IPC and host-name namespaces (as root, else through a user namespace)."""
+    """Enter empty mount, network, IPC and host-name namespaces (as root, else through a user namespace)."""
     libc = _libc()
-    others = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    for flags, layers in ((others, ["network namespace", "ipc namespace", "uts namespace"]),
-                          (CLONE_NEWUSER | others, ["user namespace", "network namespace", "ipc namespace",
-                                                     "uts namespace"])):
+    others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    names = ["mount namespace", "network namespace", "ipc namespace", "uts namespace"]
+    for flags, layers in ((others, names), (CLONE_NEWUSER | others, ["user namespace", *names])):
         if libc.unshare(flags) == 0:
             return layers
     return [f"network still reachable (unshare: {os.strerror(ctypes.get_errno())})"]
+
+
+def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
+    """In the run's own mount namespace: scratch on a size-limited tmpfs, and a /proc of its own.
+
+    Both vanish with the namespace when the run dies; the host sees neither.
+    """
+    libc = _libc()
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None):
+        return [f"shared mounts ({os.strerror(ctypes.get_errno())}): scratch has no size limit"]
+    layers = []
+    options = f"size={limits.scratch_bytes},mode=0700".encode()
+    if libc.mount(b"tmpfs", str(scratch).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0:
+        layers.append(f"scratch on a {limits.scratch_bytes >> 20} MB tmpfs")
+    if os.getpid() == 1 and libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
+        layers.append("own /proc (only the run's processes)")
+    return layers
 
 
 class PidNamespaces:
@@ -284,6 +303,9 @@ WHAT_LAYERS_BLOCK = {
     "pid namespace": "outliving the run: every process it started dies with it, daemons too",
     "user namespace": "(needed for the namespaces when not running as root)",
     "ipc namespace": "shared memory and semaphores of other processes",
+    "mount namespace": "(holds the run's own mounts below)",
+    "scratch on a": "filling the disk: all the run's files share a size-limited tmpfs",
+    "own /proc": "seeing other processes (their command lines, environments, memory)",
     "uts namespace": "changing the machine's host name",
     "cgroup": "fork bombs and memory use summed over all the run's processes",
     "rlimits": "exhausting CPU, memory, disk (file size) and descriptors",
@@ -319,12 +341,14 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
     os.setsid()
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _close_inherited(keep_fds)
-    os.chdir(scratch)
-    os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
-    os.umask(0o077)
     layers = ["session", "scratch folder", *_unshare_namespaces()]
     if os.getpid() == 1:
         layers.append("pid namespace")
+    if "mount namespace" in layers:
+        layers += _private_mounts(scratch, limits)
+    os.chdir(scratch)  # after the mounts, so that the run works in its tmpfs
+    os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
+    os.umask(0o077)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     _apply_rlimits(limits)
     return layers + ["rlimits", *_landlock(scratch), *_drop_capabilities(), *_seccomp()]

@@ -346,7 +346,7 @@ def test_child_runs_in_a_private_scratch_folder_removed_afterwards(functions):
     scratch = Path(cwd)
     assert home == tmpdir == cwd != os.getcwd()
     assert scratch.parent == Path(tempfile.gettempdir()) and scratch.name.startswith("autograder-run-")
-    assert (scratch / "made-here.txt").read_text() == "scratch"
+    assert not (scratch / "made-here.txt").exists()  # its files live in its own tmpfs, seen by it alone
     functions.close()
     assert not scratch.exists()
 
@@ -532,3 +532,34 @@ def test_a_fork_bomb_is_stopped_by_the_runs_cgroup_and_dies_with_it(notebook):
     while any(path.read_text().strip() for path in members) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(path.read_text().strip() for path in members)  # every process of the run died
+
+
+SCRATCH_AND_PROC = """import os
+def fill_scratch():
+    written = 0
+    try:
+        for index in range(40):  # 40 files of 64 MB: each under the file-size limit
+            with open(f'block{index}', 'wb') as handle:
+                for _ in range(64):
+                    handle.write(b'x' * (1 << 20))
+                    written += 1 << 20
+    except OSError as error:
+        return written, type(error).__name__
+    return written, None
+def visible_processes():
+    return sorted(int(entry) for entry in os.listdir('/proc') if entry.isdigit())
+"""
+
+
+def test_all_files_of_a_run_share_its_scratch_budget(notebook):
+    kernel = notebook(SCRATCH_AND_PROC, call_timeout=20.0)
+    budget = ResourceLimits().scratch_bytes
+    assert f"scratch on a {budget >> 20} MB tmpfs" in kernel.run.layers
+
+    written, refused = kernel.call("fill_scratch")
+    assert written <= budget and refused == "OSError"
+
+
+def test_the_run_sees_only_its_own_processes(notebook):
+    kernel = notebook(SCRATCH_AND_PROC)
+    assert kernel.call("visible_processes") == [1]
