@@ -40,7 +40,7 @@ def _line(text: str, style: str | None = None) -> None:
 
 
 def _print_batch(name: str, batch: Batch) -> None:
-    table = Table(title=name, caption=f"grading run {batch.run_id or '-'}, seed {batch.seed}")
+    table = Table(title=name)
     for column, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left")):
         table.add_column(column, justify=justify)
     for result in sorted(batch.results, key=lambda r: r.student):
@@ -48,6 +48,7 @@ def _print_batch(name: str, batch: Batch) -> None:
         table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, style=style)
     if batch.results:
         console.print(table)
+        _line(f"grading run {batch.run_id}, seed {batch.seed}")
     for result in batch.failed_to_run:
         _line(f"error {result.message}", style="red")
     graded = len(batch.results) - len(batch.failed_to_run)
@@ -196,7 +197,7 @@ def demo(workers: int) -> None:
         if assignment.samples.is_dir():
             _print_batch(assignment.name, _run_grading(assignment.name, [assignment.samples], db_url=url,
                                                        workers=workers))
-    console.print(f"Gradebook: {DEMO_DB}. Try: autograder export softmax --format json --db {url}")
+    _line(f"Gradebook: {DEMO_DB}. Try: autograder export softmax --format json --db {url}")
 
 
 if __name__ == "__main__":
