@@ -4,8 +4,9 @@ Layers: a new session; death with the fork server; a private scratch folder as
 cwd, HOME and TMPDIR; closed inherited descriptors; rlimits (CPU, address
 space, file size, open files, no core dumps); empty network, IPC and host-name
 namespaces and, made by the fork server, a pid namespace whose pid 1 is the
-submission (killing it kills everything it started); Landlock (read only the
-runtime, write only the scratch folder, no TCP, scoped signals); no
+submission (killing it kills everything it started); a mount namespace with a
+size-limited tmpfs as scratch and its own /proc; uid 65534; Landlock (read
+only the runtime, write only the scratch folder, no TCP, scoped signals); no
 capabilities; a seccomp filter. The trusted side adds cgroup limits on the
 run's processes and memory. A layer the kernel refuses reports itself missing
 instead of failing; `isolation_gap` says when grading would be unsafe.
@@ -18,6 +19,7 @@ import errno
 import os
 import resource
 import signal
+import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +30,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWNS = 0x00020000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
+RUN_UID = 65534  # "nobody": the uid student code runs as, where we start as root
 PR_SET_PDEATHSIG = 1
 
 
@@ -82,6 +85,49 @@ def _unshare_namespaces() -> list[str]:
     return [f"network still reachable (unshare: {os.strerror(ctypes.get_errno())})"]
 
 
+def _hidden_ancestor(path: str) -> str | None:
+    """The highest folder above `path` that others may not enter (say /root, mode 0700)."""
+    parts = Path(path).parts
+    for depth in range(2, len(parts)):
+        folder = os.path.join(*parts[:depth])
+        if not os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _expose_runtime_to(uid: int) -> None:
+    """Cover each folder `uid` could not enter with a tmpfs it can, and bind the runtime back into it."""
+    libc = _libc()
+    by_cover: dict[str, list[str]] = {}
+    for path in readable_paths():
+        cover = _hidden_ancestor(path)
+        if cover is not None:
+            by_cover.setdefault(cover, []).append(path)
+    for cover, paths in by_cover.items():
+        keep = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in paths}  # reachable once covered
+        if libc.mount(b"tmpfs", cover.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m"):
+            raise OSError(ctypes.get_errno(), f"tmpfs over {cover}")
+        for path, descriptor in keep.items():
+            Path(path).mkdir(parents=True, exist_ok=True) if os.path.isdir(f"/proc/self/fd/{descriptor}") \
+                else Path(path).touch()
+            source = f"/proc/self/fd/{descriptor}".encode()
+            if libc.mount(source, path.encode(), None, MS_BIND | MS_REC, None):
+                raise OSError(ctypes.get_errno(), f"bind {path}")
+            os.close(descriptor)
+
+
+def _become(uid: int) -> list[str]:
+    """Leave root for `uid` (its runtime made reachable first); capabilities go with it."""
+    try:
+        _expose_runtime_to(uid)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    except OSError as error:
+        return [f"still root ({error})"]
+    return [f"uid {uid}"]
+
+
 def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
     """In the run's own mount namespace: scratch on a size-limited tmpfs, and a /proc of its own.
 
@@ -91,7 +137,7 @@ def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None):
         return [f"shared mounts ({os.strerror(ctypes.get_errno())}): scratch has no size limit"]
     layers = []
-    options = f"size={limits.scratch_bytes},mode=0700".encode()
+    options = f"size={limits.scratch_bytes},mode=0700,uid={RUN_UID},gid={RUN_UID}".encode()
     if libc.mount(b"tmpfs", str(scratch).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0:
         layers.append(f"scratch on a {limits.scratch_bytes >> 20} MB tmpfs")
     if os.getpid() == 1 and libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
@@ -310,6 +356,7 @@ WHAT_LAYERS_BLOCK = {
     "cgroup": "fork bombs and memory use summed over all the run's processes",
     "rlimits": "exhausting CPU, memory, disk (file size) and descriptors",
     "Landlock": "reading outside the runtime, writing outside scratch, TCP, signals to other processes",
+    "uid": "what root may do by uid alone: writing root's files, signalling root's processes",
     "no capabilities": "mounts, raw sockets, module loading, overriding file permissions",
     "seccomp": "sockets, ptrace, mounts, new namespaces, bpf, perf, keyrings, io_uring, modules",
 }
@@ -346,6 +393,8 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
         layers.append("pid namespace")
     if "mount namespace" in layers:
         layers += _private_mounts(scratch, limits)
+        if any(layer.startswith("scratch on a") for layer in layers) and os.getuid() == 0:
+            layers += _become(RUN_UID)
     os.chdir(scratch)  # after the mounts, so that the run works in its tmpfs
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
     os.umask(0o077)

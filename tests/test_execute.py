@@ -563,3 +563,10 @@ def test_all_files_of_a_run_share_its_scratch_budget(notebook):
 def test_the_run_sees_only_its_own_processes(notebook):
     kernel = notebook(SCRATCH_AND_PROC)
     assert kernel.call("visible_processes") == [1]
+
+
+def test_student_code_runs_as_an_unprivileged_user_that_still_imports_its_packages(notebook):
+    kernel = notebook("import os, sklearn.metrics, scipy.stats\ndef ids():\n    return os.getresuid(), os.getgroups()")
+
+    assert "uid 65534" in kernel.run.layers and kernel.run.errors() == []  # CI runs as root
+    assert kernel.call("ids") == ((65534, 65534, 65534), [])

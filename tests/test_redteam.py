@@ -686,7 +686,7 @@ print("signals delivered", sent, flush=True)
 
 ATTACKS["raw_disk_through_mknod"] = '''
 import stat
-device = os.stat("@COURSE@").st_dev
+device = os.stat("/").st_dev  # the root file system's disk
 try:
     os.mknod("disk", 0o600 | stat.S_IFBLK, device)
     with open("disk", "rb") as handle:
