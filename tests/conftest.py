@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable
@@ -43,3 +44,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("consistency: reference, stub and mutants per assignment")
         for line in consistency.REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A course holding only the softmax assignment, with a 2 s per-call timeout (CLI and red-team tests)."""
+    repo = Path(__file__).resolve().parent.parent
+    root = tmp_path_factory.mktemp("course")
+    for part in ("assignments", "solutions"):
+        shutil.copytree(repo / part / "03_softmax", root / part / "03_softmax",
+                        ignore=shutil.ignore_patterns("samples", "__pycache__"))
+    config = root / "solutions" / "03_softmax" / "assignment.toml"
+    config.write_text(config.read_text().replace("call_timeout = 10", "call_timeout = 2"))
+    return root

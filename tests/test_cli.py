@@ -19,7 +19,6 @@ REPO = Path(__file__).resolve().parent.parent
 ALICE = REPO / "solutions" / "03_softmax" / "samples" / "alice.ipynb"
 STUB = REPO / "assignments" / "03_softmax" / "softmax.ipynb"
 AUTOGRADER = (sys.executable, "-m", "autograder")  # the console script, wherever pip put it
-CALL_TIMEOUT = 2
 NOTEBOOK_TIMEOUT = 8
 
 NAIVE_SOFTMAX = """def softmax(z, axis=-1):
@@ -98,18 +97,6 @@ def write_malformed(folder: Path) -> dict[str, str]:
     (folder / "huge.ipynb").write_text(json.dumps(huge))
     return {"notjson": "not valid JSON", "truncated": "truncated", "empty": "empty", "latin1": "UTF-8",
             "huge": "limit"}
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    """A course holding the softmax assignment with a short per-call timeout."""
-    root = tmp_path_factory.mktemp("course")
-    for part in ("assignments", "solutions"):
-        shutil.copytree(REPO / part / "03_softmax", root / part / "03_softmax",
-                        ignore=shutil.ignore_patterns("samples", "__pycache__"))
-    config = root / "solutions" / "03_softmax" / "assignment.toml"
-    config.write_text(config.read_text().replace("call_timeout = 10", f"call_timeout = {CALL_TIMEOUT}"))
-    return root
 
 
 def autograder(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -43,7 +43,6 @@ REPO = Path(__file__).resolve().parent.parent
 STUB = REPO / "assignments" / "03_softmax" / "softmax.ipynb"
 SAMPLES = REPO / "solutions" / "03_softmax" / "samples"
 HONEST = ("alice", "bob", "carol")  # 100, partial, 0
-CALL_TIMEOUT = 2
 NOTEBOOK_TIMEOUT = 8
 TOKEN = f"redteam{uuid.uuid4().hex[:12]}"  # in every path and process name an attack creates
 SLEEP_BASE = f"{os.getpid() % 100000}{int(time.time()) % 1000:03d}"  # `sleep 86399.<this><attack number>`
@@ -870,18 +869,6 @@ def files_with_token() -> list[Path]:
     places = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), HOME, SITE_PACKAGES, NUMPY_DIR, USER_SITE,
               HOME / ".ipython" / "profile_default" / "startup"]
     return [path for place in places if place.is_dir() for path in place.iterdir() if TOKEN in path.name]
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    """A course holding the softmax assignment with a short per-call timeout."""
-    root = tmp_path_factory.mktemp("course")
-    for part in ("assignments", "solutions"):
-        shutil.copytree(REPO / part / "03_softmax", root / part / "03_softmax",
-                        ignore=shutil.ignore_patterns("samples", "__pycache__"))
-    config = root / "solutions" / "03_softmax" / "assignment.toml"
-    config.write_text(config.read_text().replace("call_timeout = 10", f"call_timeout = {CALL_TIMEOUT}"))
-    return root
 
 
 @pytest.fixture(scope="module")
