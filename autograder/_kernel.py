@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from autograder import _wire
-from autograder.sandbox import PidNamespaces, ResourceLimits, confine
+from autograder.sandbox import PidNamespaces, ResourceLimits, confine, readable_paths
 
 REFUSED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2",
                        "python3", "pypy", "system", "sx", "capture_output")
@@ -194,6 +194,7 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     started = time.monotonic()
     shell = _preload()
+    readable_paths()  # computed once here, inherited by every child that confines itself
     gc.freeze()  # the warm heap stays shared: children's collections don't copy its pages
     namespaces = PidNamespaces()
     ready = _wire.json.dumps({"ready": round(time.monotonic() - started, 3)}).encode() + b"\n"

@@ -144,7 +144,6 @@ class ForkServer:
     """
 
     def __init__(self, limits: ResourceLimits = ResourceLimits(), clients: int = 1) -> None:
-        self.limits = limits
         self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
         pairs = [socket.socketpair() for _ in range(clients)]
         theirs = [pair[1].fileno() for pair in pairs]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import resource
 import signal
@@ -50,6 +51,7 @@ class ResourceLimits:
         return asdict(self)
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
@@ -95,8 +97,8 @@ def _hidden_ancestor(path: str) -> str | None:
     return None
 
 
-def _expose_runtime_to(uid: int) -> None:
-    """Cover each folder `uid` could not enter with a tmpfs it can, and bind the runtime back into it."""
+def _expose_runtime() -> None:
+    """Cover each folder others could not enter with a tmpfs they can, and bind the runtime back into it."""
     libc = _libc()
     by_cover: dict[str, list[str]] = {}
     for path in readable_paths():
@@ -119,7 +121,7 @@ def _expose_runtime_to(uid: int) -> None:
 def _become(uid: int) -> list[str]:
     """Leave root for `uid` (its runtime made reachable first); capabilities go with it."""
     try:
-        _expose_runtime_to(uid)
+        _expose_runtime()
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
@@ -189,14 +191,18 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def readable_paths() -> list[str]:
-    """The runtime a submission needs: system libraries, the interpreter, its packages, this package."""
+@functools.cache
+def readable_paths() -> tuple[str, ...]:
+    """The runtime a submission needs: system libraries, the interpreter, its packages, this package.
+
+    The same for every child: the fork server computes it once, before it forks any.
+    """
     import site
     import sys
 
     ours = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
             str(Path(__file__).resolve().parent), os.environ.get("MPLCONFIGDIR", "")]
-    return [path for path in dict.fromkeys([*SYSTEM_READABLE, *ours]) if path and os.path.exists(path)]
+    return tuple(path for path in dict.fromkeys([*SYSTEM_READABLE, *ours]) if path and os.path.exists(path))
 
 
 def _allow(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
