@@ -42,6 +42,15 @@ class SubmissionResult:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """An instructor's override: one test's points (`test` named) or the total (`test` None), and why."""
+
+    test: str | None
+    points: float
+    comment: str
+
+
+@dataclass(frozen=True)
 class StudentGrade:
     """A student's current standing on one assignment, as exports show it."""
 
@@ -53,3 +62,5 @@ class StudentGrade:
     submitted_at: datetime | None
     message: str
     tests: list[TestOutcome]
+    penalty: float = 0.0  # points taken off for lateness; `score` is after the penalty and adjustments
+    adjustments: tuple[Adjustment, ...] = ()
