@@ -1,6 +1,6 @@
 """The untrusted side: a fork server and the per-submission kernel it forks.
 
-Run as ``python -m autograder._kernel FD[,FD...]``. The fork server imports
+Run as ``python -m autograder._kernel FD[,FD...] [--leave-root]``. The fork server imports
 NumPy, torch, matplotlib and IPython once (one OpenMP thread, so fork is safe),
 then waits on the control sockets, one per trusted grader. For each submission
 the trusted side sends a
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from autograder import _wire
+from autograder.pool_jail import leave_root
 from autograder.sandbox import PidNamespaces, ResourceLimits, confine, readable_paths
 
 REFUSED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2",
@@ -191,6 +192,8 @@ def _spawn(shell, namespaces: PidNamespaces, control: socket.socket, controls: l
 def main() -> None:
     """Serve fork requests on the control sockets named in argv until every one has closed."""
     controls = [socket.socket(fileno=int(fd)) for fd in sys.argv[1].split(",")]
+    if sys.argv[2:] == ["--leave-root"]:
+        leave_root()  # bubblewrap started us as root, in its jail
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     started = time.monotonic()
     shell = _preload()

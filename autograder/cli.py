@@ -12,7 +12,7 @@ from rich.table import Table
 
 from autograder.check import check as check_notebook
 from autograder.course import Course, CourseError
-from autograder.execute import ForkServer, sandbox_layers
+from autograder.execute import ForkServer, KernelDied, sandbox_layers
 from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
@@ -150,8 +150,12 @@ def doctor() -> None:
 
     Example: autograder doctor
     """
-    with console.status("starting the sandbox"), ForkServer() as server:
-        layers = sandbox_layers(server)
+    try:
+        with console.status("starting the sandbox"), ForkServer() as server:
+            tier, layers = server.clients[0].tier, sandbox_layers(server)
+    except KernelDied as error:
+        raise _Failure(f"the sandbox would not start: {error}") from None
+    _line(f"tier: {tier}")
     table = Table(title="sandbox layers on this machine")
     table.add_column("layer")
     table.add_column("blocks")

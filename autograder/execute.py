@@ -1,8 +1,7 @@
 """Execute a notebook in a sandboxed child and call its functions from the trusted side.
 
-`ForkServer` starts the pre-warmed fork server (`autograder._kernel`) in a clean
-environment; `Kernel` is one submission: its cells run in a fresh forked
-child, and `kernel.call("softmax", z)` runs the student's function there and
+`Kernel` is one submission: its cells run in a child that the fork server
+(`autograder.fork_server`) forks and confines, and `kernel.call("softmax", z)` runs the student's function there and
 returns plain data. Every wait has a deadline; on a timeout or a crash the
 child gets SIGKILL (it is pid 1 of its own pid namespace where the kernel allows
 it, so everything it started dies with it; its process group otherwise), and
@@ -13,26 +12,20 @@ that hung or killed the process.
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import shutil
 import signal
 import socket
 import stat
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder import _wire
-from autograder.sandbox import Cgroups, ResourceLimits
+from autograder.fork_server import ForkClient, ForkServer, KernelDied
 
 LOG_CHARS = 64 * 1024
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-START_TIMEOUT = 120.0
 
 
 class StudentError(Exception):
@@ -47,10 +40,6 @@ class NotPlainData(AssertionError):
 
 class CallTimeout(Exception):
     """A call of the student's code ran past its deadline and was killed."""
-
-
-class KernelDied(Exception):
-    """The notebook's process exited or could not be (re)started."""
 
 
 _ERROR_CLASSES: dict[tuple[str, tuple[type, ...]], type[StudentError]] = {}
@@ -82,105 +71,6 @@ def student_error(kind: str, message: str, bases: list[str] = ()) -> StudentErro
         except TypeError:  # built-ins whose layouts cannot be mixed
             _ERROR_CLASSES[key] = type(kind, (StudentError, *builtin[:1]), {"kind": kind})
     return _ERROR_CLASSES[key](message)
-
-
-def _clean_environment() -> dict[str, str]:
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    threads = {name: "1" for name in THREAD_VARIABLES}
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": package_parent,
-            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg", **threads}
-
-
-class ForkClient:
-    """One trusted grader's connection to the fork server."""
-
-    def __init__(self, control: socket.socket, limits: ResourceLimits, log: Path) -> None:
-        self.control = control
-        self.limits = limits
-        self.log = log
-        self.cgroups = Cgroups(limits)  # one grader runs one submission at a time: its children share them
-        self._replies = control.makefile("rb")
-        self.warmup_seconds: float | None = None  # known once the server said it is ready
-
-    def wait_ready(self) -> ForkClient:
-        """Block until the server has warmed up (the first spawn does this by itself)."""
-        if self.warmup_seconds is None:
-            self.warmup_seconds = self._read_reply(START_TIMEOUT)["ready"]
-        return self
-
-    def _read_reply(self, timeout: float) -> dict:
-        self.control.settimeout(timeout)
-        try:
-            line = self._replies.readline()
-        except (TimeoutError, OSError):
-            line = b""
-        if not line:
-            detail = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
-            raise KernelDied(f"the fork server did not answer: {detail[-1] if detail else 'no output'}")
-        return json.loads(line)
-
-    def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
-        """Fork a child confined to `scratch`; returns its pid and our end of its socket."""
-        self.wait_ready()
-        ours, theirs = socket.socketpair()
-        request = json.dumps({"scratch": str(scratch), "limits": self.limits.as_dict()}).encode()
-        socket.send_fds(self.control, [request], [theirs.fileno()])
-        theirs.close()
-        pid = self._read_reply(30.0)["pid"]
-        self.cgroups.add(pid)  # before the caller sends the cells: no student code runs outside
-        return pid, ours
-
-    def close(self) -> None:
-        self._replies.close()  # the file object holds the socket open: close both so the server sees EOF
-        self.control.close()
-        self.cgroups.remove()
-
-
-class ForkServer:
-    """The pre-warmed process that forks one sandboxed child per submission.
-
-    It serves `clients` connections (one per trusted grader process); `spawn`
-    uses the first, for a single grader.
-    """
-
-    def __init__(self, limits: ResourceLimits = ResourceLimits(), clients: int = 1) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="autograder-server-"))
-        pairs = [socket.socketpair() for _ in range(clients)]
-        theirs = [pair[1].fileno() for pair in pairs]
-        environment = {**_clean_environment(), "HOME": str(self.home),
-                       "MPLCONFIGDIR": str(self.home), "IPYTHONDIR": str(self.home / "ipython")}
-        log = self.home / "server.log"
-        with open(log, "wb") as output:
-            self._process = subprocess.Popen(
-                [sys.executable, "-s", "-m", "autograder._kernel", ",".join(map(str, theirs))],
-                pass_fds=theirs, env=environment, cwd=self.home,
-                stdin=subprocess.DEVNULL, stdout=output, stderr=output)
-        for _, their_end in pairs:
-            their_end.close()
-        self.clients = [ForkClient(ours, limits, log) for ours, _ in pairs]
-
-    def spawn(self, scratch: Path) -> tuple[int, socket.socket]:
-        return self.clients[0].spawn(scratch)
-
-    @property
-    def cgroups(self) -> Cgroups:
-        return self.clients[0].cgroups
-
-    def close(self) -> None:
-        for client in self.clients:
-            client.close()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        shutil.rmtree(self.home, ignore_errors=True)
-
-    def __enter__(self) -> ForkServer:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
@@ -250,7 +140,7 @@ class Kernel:
             self._skipped[verdict.index] = verdict
 
     def _fork(self) -> None:
-        self._scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        self._scratch = self.server.make_scratch()
         self._pid, self._sock = self.server.spawn(self._scratch)
         skip = {str(index): cell.error for index, cell in self._skipped.items()}
         _wire.send(self._sock, {"cells": self.cells, "skip": skip})
@@ -264,7 +154,8 @@ class Kernel:
                 header, _ = _wire.recv(self._sock, deadline=deadline)
                 event = header.get("event")
                 if event == "started":
-                    self.run.layers = [str(layer) for layer in header.get("layers", [])][:16] + self.server.cgroups.layers
+                    child = [str(layer) for layer in header.get("layers", [])][:16]
+                    self.run.layers = child + self.server.pool_layers
                 elif event == "cell" and type(header.get("index")) is int:
                     current = header["index"]
                 elif event == "done":

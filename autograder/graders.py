@@ -15,11 +15,11 @@ import os
 import queue
 import signal
 import socket
-from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from autograder.course import Assignment
-from autograder.execute import THREAD_VARIABLES, ForkClient, ForkServer, sandbox_layers
+from autograder.execute import sandbox_layers
+from autograder.fork_server import THREAD_VARIABLES, ForkClient, ForkServer
 from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult
@@ -45,7 +45,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _grader_process(assignment: Assignment, control: socket.socket, log: Path, limits: ResourceLimits,
+def _grader_process(assignment: Assignment, control: socket.socket, settings: dict[str, Any],
                     timeout: float, device: str, tasks: multiprocessing.Queue,
                     results: multiprocessing.Queue) -> None:
     """A trusted grader: takes chunks of submissions, runs the hidden tests, sends results back."""
@@ -55,7 +55,7 @@ def _grader_process(assignment: Assignment, control: socket.socket, log: Path, l
     except GradingError as error:
         results.put(("broken", str(error)))
         return
-    server = ForkClient(control, limits, log)
+    server = ForkClient(control, **settings)
     while (task := tasks.get()) is not None:
         seed, chunk = task
         graded: list[SubmissionResult] = []
@@ -82,7 +82,7 @@ class Graders:
         self.tasks, self.results = context.Queue(), context.Queue()
         self.processes = [
             context.Process(target=_grader_process, daemon=True,
-                            args=(assignment, client.control, client.log, limits, timeout, device,
+                            args=(assignment, client.control, client.settings(), timeout, device,
                                   self.tasks, self.results))
             for client in self.server.clients[:workers]]
         for process in self.processes:

@@ -8,7 +8,7 @@ submission (killing it kills everything it started); a mount namespace with a
 size-limited tmpfs as scratch and its own /proc; uid 65534; Landlock (read
 only the runtime, write only the scratch folder, no TCP, scoped signals); no
 capabilities; a seccomp filter. The trusted side adds cgroup limits on the
-run's processes and memory. A layer the kernel refuses reports itself missing
+run's processes and memory (`autograder.cgroups`). A layer the kernel refuses reports itself missing
 instead of failing; `isolation_gap` says when grading would be unsafe.
 """
 
@@ -21,7 +21,6 @@ import os
 import resource
 import signal
 import stat
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,6 +117,16 @@ def _expose_runtime() -> None:
             os.close(descriptor)
 
 
+def _host_uid() -> int:
+    """This process's uid outside the user namespace it is in (its uid when it is in none)."""
+    uid = os.getuid()
+    for line in Path("/proc/self/uid_map").read_text().splitlines():
+        inside, outside, count = map(int, line.split())
+        if inside <= uid < inside + count:
+            return outside + uid - inside
+    return uid
+
+
 def _become(uid: int) -> list[str]:
     """Leave root for `uid` (its runtime made reachable first); capabilities go with it."""
     try:
@@ -139,7 +148,8 @@ def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None):
         return [f"shared mounts ({os.strerror(ctypes.get_errno())}): scratch has no size limit"]
     layers = []
-    options = f"size={limits.scratch_bytes},mode=0700,uid={RUN_UID},gid={RUN_UID}".encode()
+    owner = RUN_UID if _host_uid() == 0 else os.getuid()  # who the run will be in this namespace
+    options = f"size={limits.scratch_bytes},mode=0700,uid={owner},gid={owner}".encode()
     if libc.mount(b"tmpfs", str(scratch).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0:
         layers.append(f"scratch on a {limits.scratch_bytes >> 20} MB tmpfs")
     if os.getpid() == 1 and libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
@@ -159,12 +169,29 @@ class PidNamespaces:
         self._own = os.open("/proc/self/ns/pid", os.O_RDONLY)
 
     def fork(self) -> int:
+        """Fork; returns 0 in the child, and in the parent the child's pid as the host sees it."""
         libc = _libc()
         fresh = libc.unshare(CLONE_NEWPID) == 0
         pid = os.fork()
         if pid and fresh:
             libc.setns(self._own, CLONE_NEWPID)
-        return pid
+        return pid and _host_pid(pid)
+
+
+def _host_pid(pid: int) -> int:
+    """The pid of our child `pid` as /proc's pid namespace (the host's) numbers it.
+
+    A jailed server is pid 1 of a namespace of its own, but its /proc is the host's.
+    """
+    try:
+        descriptor = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return pid  # already gone: nothing will be done to it
+    try:
+        with open(f"/proc/self/fdinfo/{descriptor}") as info:
+            return next(int(line.split()[1]) for line in info if line.startswith("Pid:"))
+    finally:
+        os.close(descriptor)
 
 
 # --- Landlock: what the child may read and write ------------------------------------------
@@ -293,62 +320,10 @@ def _seccomp() -> list[str]:
     return ["seccomp: no sockets, ptrace, mounts, namespaces, bpf, perf, keyrings, io_uring, modules"]
 
 
-# --- cgroups: limits over all of a run's processes (applied by the trusted side) --------------
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-class Cgroups:
-    """Cgroup v1 `pids` and `memory` groups for one grader's runs, where this machine lets us make them.
-
-    A grader runs one submission at a time; the trusted side moves each child in right after
-    the fork, before any cell runs, and what the child starts stays inside (it cannot write
-    the cgroup files: Landlock, no capabilities). The limits bound everything a run starts.
-    """
-
-    _made = 0
-
-    def __init__(self, limits: ResourceLimits) -> None:
-        Cgroups._made += 1
-        name = f"autograder/{os.getpid()}-{Cgroups._made}"
-        self.groups: list[Path] = []
-        self.layers: list[str] = []
-        for controller, setting, value in (("pids", "pids.max", limits.processes),
-                                           ("memory", "memory.limit_in_bytes", limits.memory_bytes)):
-            if not (CGROUP_ROOT / controller / "cgroup.procs").exists():
-                continue  # no cgroup v1 hierarchy for this controller here
-            group = CGROUP_ROOT / controller / name
-            try:
-                group.parent.mkdir(exist_ok=True)
-                group.mkdir(exist_ok=True)
-                (group / setting).write_text(str(value))
-            except OSError:
-                continue  # not writable here: the layer is simply absent
-            self.groups.append(group)
-            self.layers.append(f"cgroup {controller} (at most {value})")
-
-    def add(self, pid: int) -> None:
-        for group in self.groups:
-            (group / "cgroup.procs").write_text(str(pid))
-
-    def remove(self) -> None:
-        """Delete the groups once their last processes are gone (they die with each run's pid 1)."""
-        deadline = time.monotonic() + 2.0
-        for group in self.groups:
-            while True:
-                try:
-                    group.rmdir()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break  # an empty group left behind is harmless; the next run does not reuse it
-                    time.sleep(0.005)
-        self.groups = []
-
-
 # --- what the layers in force mean -------------------------------------------------------------
 
 WHAT_LAYERS_BLOCK = {
+    "bubblewrap": "hidden tests, references, the gradebook, any file but the runtime: not in the pool's view",
     "session": "leftover processes of the run (its process group is killed)",
     "scratch folder": "clutter: the run works in a private folder, deleted afterwards",
     "network namespace": "all network traffic (no interfaces but a loopback that is down)",
@@ -399,7 +374,9 @@ def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) ->
         layers.append("pid namespace")
     if "mount namespace" in layers:
         layers += _private_mounts(scratch, limits)
-        if any(layer.startswith("scratch on a") for layer in layers) and os.getuid() == 0:
+        if _host_uid() != 0:
+            layers.append(f"uid {_host_uid()}")  # a jailed pool left root already
+        elif any(layer.startswith("scratch on a") for layer in layers):
             layers += _become(RUN_UID)
     os.chdir(scratch)  # after the mounts, so that the run works in its tmpfs
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))

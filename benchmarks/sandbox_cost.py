@@ -3,8 +3,10 @@
 Bare: a process that has imported NumPy, torch and IPython forks a child that
 exits at once, and waits for it. Sandboxed: the fork server forks a confined
 child (namespaces, Landlock, capabilities, seccomp, cgroups, scratch folder)
-that runs an empty notebook and is killed, as for every submission. Both are
-measured side by side in one run; the difference is the sandbox's cost.
+that runs an empty notebook and is killed, as for every submission, from a
+fork server jailed in bubblewrap as uid 65534 where this machine allows it, and
+from one that is not. All are measured side by side in one run; the difference
+is the sandbox's cost.
 
     python benchmarks/sandbox_cost.py [--runs 200]
 """
@@ -43,21 +45,26 @@ def main() -> None:
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
-    with ForkServer() as server:
-        server.clients[0].wait_ready()
-        bare, confined = [], []
-        for _ in range(runs):  # interleaved, so that drift hits both alike
+    with ForkServer() as jailed, ForkServer(jail=False) as unjailed:
+        for server in (jailed, unjailed):
+            server.clients[0].wait_ready()
+        bare, confined, unjailed_confined = [], [], []
+        for _ in range(runs):  # interleaved, so that drift hits all alike
             bare.append(bare_fork())
-            confined.append(sandboxed(server))
-        with Kernel(server, []) as kernel:
+            confined.append(sandboxed(jailed))
+            unjailed_confined.append(sandboxed(unjailed))
+        with Kernel(jailed, []) as kernel:
             layers = len(kernel.start().layers)
-    bare_ms, confined_ms = statistics.median(bare) * 1000, statistics.median(confined) * 1000
-    print(f"{runs} runs each, medians; {layers} sandbox layers\n")
+        tier = jailed.clients[0].tier
+    bare_ms = statistics.median(bare) * 1000
+    confined_ms, unjailed_ms = statistics.median(confined) * 1000, statistics.median(unjailed_confined) * 1000
+    print(f"{runs} runs each, medians; {layers} sandbox layers; tier: {tier}\n")
     print("| per submission | ms |")
     print("|---|---:|")
     print(f"| bare fork + exit of a warm worker | {bare_ms:.1f} |")
     print(f"| sandboxed child: fork, confine, run an empty notebook, kill | {confined_ms:.1f} |")
-    print(f"| cost of the sandbox (difference) | {confined_ms - bare_ms:.1f} |")
+    print(f"| the same from a fork server without bubblewrap | {unjailed_ms:.1f} |")
+    print(f"| cost of the sandbox (difference, strongest tier) | {confined_ms - bare_ms:.1f} |")
 
 
 if __name__ == "__main__":

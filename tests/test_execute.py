@@ -345,7 +345,7 @@ def test_child_runs_in_a_private_scratch_folder_removed_afterwards(functions):
 
     scratch = Path(cwd)
     assert home == tmpdir == cwd != os.getcwd()
-    assert scratch.parent == Path(tempfile.gettempdir()) and scratch.name.startswith("autograder-run-")
+    assert scratch.parent == functions.server.clients[0].runs and scratch.name.startswith("run-")
     assert not (scratch / "made-here.txt").exists()  # its files live in its own tmpfs, seen by it alone
     functions.close()
     assert not scratch.exists()
@@ -457,7 +457,8 @@ def test_the_notebook_cannot_reach_files_outside_its_runtime(notebook, action, p
     kernel = notebook(FILE_PROBES)
     assert any(layer.startswith("Landlock") for layer in kernel.run.layers)  # CI's kernel has it
 
-    assert kernel.call("attempt", action, path) == "PermissionError"
+    # Landlock refuses; where the pool is jailed, the path is not even there.
+    assert kernel.call("attempt", action, path) in ("PermissionError", "FileNotFoundError")
     assert not Path(tempfile.gettempdir(), "autograder-escaped.txt").exists()
 
 
@@ -520,7 +521,7 @@ def fork_bomb():
 
 
 def test_a_fork_bomb_is_stopped_by_the_runs_cgroup_and_dies_with_it(notebook):
-    kernel = notebook(FORK_BOMB)
+    kernel = notebook(FORK_BOMB, call_timeout=10)  # forking a warm interpreter 128 times: slow on a loaded machine
     limit = ResourceLimits().processes
     assert f"cgroup pids (at most {limit})" in kernel.run.layers  # CI runs as root with cgroup v1 writable
 
@@ -566,7 +567,10 @@ def test_the_run_sees_only_its_own_processes(notebook):
 
 
 def test_student_code_runs_as_an_unprivileged_user_that_still_imports_its_packages(notebook):
-    kernel = notebook("import os, sklearn.metrics, scipy.stats\ndef ids():\n    return os.getresuid(), os.getgroups()")
+    kernel = notebook("import os, sklearn.metrics, scipy.stats\ndef groups():\n    return os.getgroups()")
 
     assert "uid 65534" in kernel.run.layers and kernel.run.errors() == []  # CI runs as root
-    assert kernel.call("ids") == ((65534, 65534, 65534), [])
+    status = Path(f"/proc/{kernel.pid}/status").read_text()  # as the host sees it (a jailed pool maps 0 to it)
+    assert status.split("Uid:")[1].split()[:4] == ["65534"] * 4
+    assert status.split("Gid:")[1].split()[:4] == ["65534"] * 4
+    assert kernel.call("groups") == []

@@ -1005,7 +1005,7 @@ def test_gigabytes_of_output_are_cut_to_the_log_limit(batches):
 @pytest.mark.parametrize("attack", sorted(set(ATTACKS) - {"gigabytes_of_output"}))
 def test_scratch_folders_are_gone(batches, attack):
     scratches = re.findall(rf"REDTEAM-START {attack} scratch=(\S+)", batches["logs"][attack])
-    assert scratches and all(Path(path).name.startswith("autograder-run-") for path in scratches)
+    assert scratches and all(Path(path).name.startswith("run-") for path in scratches)
     assert [path for path in scratches if os.path.lexists(path)] == []
 
 

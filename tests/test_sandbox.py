@@ -40,7 +40,7 @@ def test_doctor_shows_the_layers_in_force_here():
                             env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     assert "Landlock ABI" in result.stdout and "pid namespace" in result.stdout
-    assert "files and network are isolated" in result.stdout
+    assert "files and network are isolated" in result.stdout and "tier: " in result.stdout
 
 
 def test_grading_stops_where_the_sandbox_cannot_isolate_files(tmp_path, monkeypatch):
