@@ -177,7 +177,7 @@ def release(assignment: str, output: Path) -> None:
     """
     try:
         folder = release_assignment(_assignment(assignment), output)
-    except LeakError as error:
+    except (LeakError, CourseError) as error:
         raise _Failure(str(error)) from None
     _line(f"wrote {folder}")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import nbgrader_format
 from autograder.course import Assignment
 
 
@@ -85,6 +86,8 @@ def _cleared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def release(assignment: Assignment, output: Path) -> Path:
     """Write the student version of `assignment` to `output/<NN_name>/`; returns that folder."""
+    if assignment.format == "nbgrader":
+        return nbgrader_format.release(assignment, output)
     notebook = _cleared(nbformat.read(assignment.notebook, as_version=4))
     found = leaks(assignment, notebook)
     if found:
