@@ -4,8 +4,9 @@ A grade cell's source (hidden tests included) never reaches the child. It runs
 here, after the child ran the notebook's other cells, in a namespace where a
 name the cell does not define is looked up in the notebook: plain data comes
 back by value (`kernel.get`), a function becomes a remote call (`kernel.call`).
-The imports of the instructor's cells are made here first, so `np` means NumPy
-whatever the student bound to it. A cell earns its points iff it runs without
+The imports of the instructor's cells, and the functions and classes its locked
+cells define, are made here first: `np` means NumPy and a locked helper is the
+instructor's, whatever the student rebinds. A cell earns its points iff it runs without
 an exception; its feedback is the student's own exception, or the line of the
 cell that failed, or only "a hidden test failed" when that line is hidden.
 """
@@ -32,10 +33,10 @@ STUDENT_SIDE = (StudentError, CallTimeout, KernelDied, NotPlainData, NameError) 
 class StudentNamespace(dict):
     """The globals of grade cells: a name they do not define resolves to the notebook's value."""
 
-    def __init__(self, student: Student, imports: str) -> None:
+    def __init__(self, student: Student, prelude: str) -> None:
         super().__init__(__builtins__=builtins, __name__="grade_cells")
         self._student = student
-        exec(compile(imports, "<imports of the source notebook>", "exec"), self)
+        exec(compile(prelude, "<the source notebook's imports and locked definitions>", "exec"), self)
 
     def __missing__(self, name: str) -> Any:
         if name.startswith("__") or hasattr(builtins, name):
@@ -82,7 +83,7 @@ class GradeCells:
 
     def __init__(self, source: SourceNotebook) -> None:
         self.cells = source.grade_cells()
-        self.imports = source.trusted_imports()
+        self.prelude = source.trusted_prelude()
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "grade_cell" in metafunc.fixturenames:
@@ -92,4 +93,4 @@ class GradeCells:
 
     @pytest.fixture(scope="session")
     def grade_cell_namespace(self, student: Student) -> StudentNamespace:
-        return StudentNamespace(student, self.imports)
+        return StudentNamespace(student, self.prelude)

@@ -29,6 +29,7 @@ HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = ("YOUR ANSWER HERE",)
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 class NbgraderError(CourseError):
@@ -87,17 +88,24 @@ class SourceNotebook:
                           manual=not is_grade_cell(cell))
                 for cell in self.cells if metadata(cell).get("grade") or metadata(cell).get("task")]
 
-    def trusted_imports(self) -> str:
-        """The top-level imports of the instructor's code cells (all but solution cells), for grade cells."""
-        imports = []
+    def trusted_prelude(self) -> str:
+        """What grade cells get from the instructor's cells, run on the trusted side before them.
+
+        The top-level imports of every code cell but solution cells, and the functions and
+        classes that locked cells define (a helper a test calls must not be the student's).
+        """
+        statements = []
         for cell in self.cells:
-            if cell.cell_type == "code" and not metadata(cell).get("solution"):
-                try:
-                    tree = ast.parse(cell.source)
-                except SyntaxError:
-                    continue
-                imports += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-        return "\n".join(imports)
+            found = metadata(cell)
+            if cell.cell_type != "code" or found.get("solution") or is_grade_cell(cell):
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            kinds = (ast.Import, ast.ImportFrom) + (DEFINITIONS if found.get("locked") else ())
+            statements += [ast.unparse(node) for node in tree.body if isinstance(node, kinds)]
+        return "\n".join(statements)
 
 
 def _check_cell(path: Path, index: int, cell: nbformat.NotebookNode, seen: set[str]) -> None:
@@ -115,6 +123,12 @@ def _check_cell(path: Path, index: int, cell: nbformat.NotebookNode, seen: set[s
     points = found.get("points", 0)
     if (found.get("grade") or found.get("task")) and (type(points) not in (int, float) or points < 0):
         raise NbgraderError(f"{where} ({grade_id}): points must be a number >= 0, not {points!r}")
+    if is_grade_cell(cell):
+        try:
+            compile(cell.source, f"<grade cell {grade_id}>", "exec")
+        except SyntaxError as error:
+            raise NbgraderError(f"{where} ({grade_id}): the test cell is not Python ({error.msg}, "
+                                f"line {error.lineno})") from None
     for begin, end in (SOLUTION, HIDDEN_TESTS):
         lines = [line.strip() for line in cell.source.splitlines()]
         if lines.count(begin) != lines.count(end):

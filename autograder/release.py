@@ -3,7 +3,8 @@
 Nothing is ever copied from `solutions/`. Before writing, the notebook is
 checked against the instructor's files: a function whose body is the
 reference's, a hidden test, or a quiz answer filled in with the right answer
-stops the release with a message naming it.
+stops the release with a message naming it. An nbgrader assignment's student
+version is generated from its source notebook instead (`nbgrader_format.release`).
 """
 
 from __future__ import annotations

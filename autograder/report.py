@@ -81,7 +81,7 @@ class TestSummary:
         return self.passed / self.attempts if self.attempts else 0.0
 
 
-def test_summaries(grades: list[StudentGrade]) -> list[TestSummary]:
+def summarise_tests(grades: list[StudentGrade]) -> list[TestSummary]:
     """One summary per test over the graded students, in the tests' order."""
     outcomes: dict[str, list] = {}
     for grade in grades:
@@ -151,7 +151,7 @@ def _summary_context(title: str, grades: list[StudentGrade], pages: dict[str, st
     submitted = [g for g in grades if g.status != "missing"]
     scores = [g.score for g in submitted]
     max_score = max((g.max_score for g in grades), default=0.0)
-    tests = test_summaries(grades)
+    tests = summarise_tests(grades)
     hardest = sorted(tests, key=lambda t: (t.pass_rate, t.mean_share))[:HARDEST_TESTS]
     return {"title": title, "grades": grades, "pages": pages, "max_score": max_score, "tests": tests,
             "hardest": hardest, "counts": Counter(g.status for g in grades),

@@ -65,6 +65,10 @@ def _rebind_imports(notebook):
     _cell(notebook, "imports").source = "np = None"
 
 
+def _fake_helper(notebook):  # the last cell: it runs after the locked cell that defines the helper
+    notebook.cells.append(nbformat.v4.new_code_cell("def is_square_list(values):\n    return True"))
+
+
 WRONG = {**_solutions(), "squares": "def squares(n):\n    if n < 1:\n        raise ValueError(n)\n"
                                     "    return [i * i for i in range(1, min(n, 2) + 1)]",
          "below_fifty": "below_fifty = 3"}
@@ -76,6 +80,7 @@ SUBMISSIONS = {
     "deleted_tests": submission(WRONG, _delete_tests),
     "inflated_points": submission(WRONG, _inflate_points),
     "rebound_imports": submission(_solutions(), _rebind_imports),
+    "fake_helper": submission({**WRONG, "squares": "def squares(n):\n    return [7] * n"}, _fake_helper),
 }
 
 
@@ -117,9 +122,10 @@ def test_release_makes_what_nbgrader_generate_assignment_makes(nbgrader_course, 
 
 def test_correct_submission_scores_every_autograded_point(graded):
     entry = graded["correct"]
-    assert entry["score"] == 5.0 and entry["max_score"] == 7.0
+    assert entry["score"] == 6.0 and entry["max_score"] == 8.0
     assert {test["name"]: test["status"] for test in entry["tests"]} == {
-        "test_cell[correct_squares]": "passed", "test_cell[squares_invalid_input]": "passed",
+        "test_cell[correct_squares]": "passed", "test_cell[squares_are_squares]": "passed",
+        "test_cell[squares_invalid_input]": "passed",
         "test_cell[correct_sum_of_squares]": "passed", "test_cell[correct_below_fifty]": "passed",
         "test_cell[explain]": "skipped"}
     assert "needs manual grading" in entry["tests"][-1]["message"]
@@ -133,7 +139,8 @@ def test_stub_scores_zero(graded):
 def test_wrong_submission_scores_partially_and_hidden_tests_stay_hidden(graded):
     entry = graded["wrong"]
     scores = {test["name"]: test["score"] for test in entry["tests"]}
-    assert entry["score"] == 1.0 and scores["test_cell[squares_invalid_input]"] == 1.0
+    assert entry["score"] == 2.0 and scores["test_cell[squares_invalid_input]"] == 1.0
+    assert scores["test_cell[squares_are_squares]"] == 1.0
     messages = {test["name"]: test["message"] for test in entry["tests"]}
     assert messages["test_cell[correct_squares]"] == "a hidden test failed (AssertionError)"
     assert messages["test_cell[correct_below_fifty]"].startswith("line 2 failed (AssertionError): assert below_fifty")
@@ -143,13 +150,18 @@ def test_wrong_submission_scores_partially_and_hidden_tests_stay_hidden(graded):
 @pytest.mark.parametrize("student", ["gutted_tests", "deleted_tests", "inflated_points"])
 def test_tampering_with_test_cells_gains_nothing(graded, student):
     tampered, honest = graded[student], graded["wrong"]
-    assert tampered["max_score"] == 7.0
+    assert tampered["max_score"] == 8.0
     assert [(t["name"], t["score"], t["max_score"]) for t in tampered["tests"]] == \
            [(t["name"], t["score"], t["max_score"]) for t in honest["tests"]]
 
 
 def test_locked_cells_come_back_from_the_source(graded):
-    assert graded["rebound_imports"]["score"] == 5.0  # `np = None` in the locked import cell is undone
+    assert graded["rebound_imports"]["score"] == 6.0  # `np = None` in the locked import cell is undone
+
+
+def test_helpers_of_locked_cells_are_the_instructors(graded):
+    scores = {test["name"]: test["score"] for test in graded["fake_helper"]["tests"]}
+    assert scores["test_cell[squares_are_squares]"] == 0.0  # the student's `is_square_list` is not used
 
 
 def test_no_grade_cell_is_sent_to_the_child(nbgrader_course, fork_server, monkeypatch):
@@ -166,7 +178,7 @@ def test_no_grade_cell_is_sent_to_the_child(nbgrader_course, fork_server, monkey
     submissions = restore(assignment, collect([nbgrader_course / "submissions"]))
     results = []
     run_hidden_tests(assignment, submissions, fork_server, seed=1, timeout=20, on_graded=results.append)
-    assert len(sent) >= len(SUBMISSIONS) and {r.student: r.score for r in results}["correct"] == 5.0
+    assert len(sent) >= len(SUBMISSIONS) and {r.student: r.score for r in results}["correct"] == 6.0
     test_cells = [cell.source for cell in SOURCE.cells if metadata(cell).get("grade")]
     for cells in sent:
         text = "\n".join(cells)
@@ -187,6 +199,14 @@ def test_a_broken_source_notebook_is_one_clear_error(tmp_path, change, words):
     with pytest.raises(NbgraderError, match=words) as error:
         read_source(tmp_path / "squares.ipynb")
     assert str(error.value).startswith(f"{tmp_path / 'squares.ipynb'}: cell 4")
+
+
+def test_a_test_cell_that_is_not_python_is_refused(tmp_path):
+    notebook = copy.deepcopy(SOURCE)
+    _cell(notebook, "correct_squares").source += "\nassert squares(3 =="
+    nbformat.write(notebook, tmp_path / "squares.ipynb")
+    with pytest.raises(NbgraderError, match=r"cell 4 \(correct_squares\): the test cell is not Python"):
+        read_source(tmp_path / "squares.ipynb")
 
 
 def test_unpaired_markers_are_refused(tmp_path):
