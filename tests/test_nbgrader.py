@@ -147,6 +147,16 @@ def test_wrong_submission_scores_partially_and_hidden_tests_stay_hidden(graded):
     assert not [secret for secret in SECRETS if secret in json.dumps(entry)]
 
 
+def test_feedback_reports_manual_cells_and_no_hidden_test(nbgrader_course, graded):
+    result = autograder(nbgrader_course, "report", "squares", "--db", f"sqlite:///{nbgrader_course / 'g.sqlite'}",
+                        "-o", str(nbgrader_course / "reports"))
+    assert result.returncode == 0, result.stderr
+    page = (nbgrader_course / "reports" / "students" / "wrong.md").read_text()
+    assert "| test\\_cell\\[explain\\] | skipped | 0 / 2 | graded by hand: needs manual grading |" in page
+    pages = "".join(path.read_text() for path in (nbgrader_course / "reports").rglob("*.*"))
+    assert "a hidden test failed" in pages and not [secret for secret in SECRETS if secret in pages]
+
+
 @pytest.mark.parametrize("student", ["gutted_tests", "deleted_tests", "inflated_points"])
 def test_tampering_with_test_cells_gains_nothing(graded, student):
     tampered, honest = graded[student], graded["wrong"]
