@@ -218,7 +218,7 @@ def cells_to_run(source: SourceNotebook, submitted: nbformat.NotebookNode) -> tu
     anchor = None
     for cell in submitted.cells:
         grade_id = metadata(cell).get("grade_id")
-        if grade_id in known and grade_id not in theirs:
+        if isinstance(grade_id, str) and grade_id in known and grade_id not in theirs:
             theirs[grade_id] = cell.source if cell.cell_type == "code" else ""
             anchor = grade_id
             following[anchor] = []

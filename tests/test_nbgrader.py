@@ -13,7 +13,7 @@ from autograder import execute
 from autograder.course import Course
 from autograder.hidden_tests import run_hidden_tests
 from autograder.ingest import collect
-from autograder.nbgrader_format import NbgraderError, metadata, read_source, restore
+from autograder.nbgrader_format import NbgraderError, cells_to_run, metadata, read_source, restore
 from test_cli import autograder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nbgrader"
@@ -172,6 +172,16 @@ def test_locked_cells_come_back_from_the_source(graded):
 def test_helpers_of_locked_cells_are_the_instructors(graded):
     scores = {test["name"]: test["score"] for test in graded["fake_helper"]["tests"]}
     assert scores["test_cell[squares_are_squares]"] == 0.0  # the student's `is_square_list` is not used
+
+
+def test_odd_metadata_in_a_submission_is_only_student_code(tmp_path):
+    def odd(notebook):
+        notebook.cells[0].metadata["nbgrader"] = "not a dict"
+        _cell(notebook, "squares").metadata["nbgrader"]["grade_id"] = ["unhashable"]
+
+    cells = cells_to_run(read_source(FIXTURES / "source.ipynb"), submission(_solutions(), odd))
+    assert _solutions()["squares"] in cells and "import numpy as np" in cells
+    assert not [cell for cell in cells if "assert" in cell]
 
 
 def test_no_grade_cell_is_sent_to_the_child(nbgrader_course, fork_server, monkeypatch):
