@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from autograder.execute import CallTimeout, KernelDied, NotPlainData, StudentError
-from autograder.nbgrader_format import GradeCell, SourceNotebook
+from autograder.nbgrader_format import GradeCell, NbgraderError, SourceNotebook
 
 if TYPE_CHECKING:
     from autograder.hidden_tests import Student
@@ -83,6 +83,8 @@ class GradeCells:
 
     def __init__(self, source: SourceNotebook) -> None:
         self.cells = source.grade_cells()
+        if not self.cells:
+            raise NbgraderError(f"{source.path}: no cell is worth points (mark a test cell as autograded)")
         self.prelude = source.trusted_prelude()
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -235,3 +236,15 @@ def test_unpaired_markers_are_refused(tmp_path):
     nbformat.write(notebook, tmp_path / "squares.ipynb")
     with pytest.raises(NbgraderError, match="do not pair up"):
         read_source(tmp_path / "squares.ipynb")
+
+
+def test_a_source_without_grade_cells_stops_grading_with_one_line(nbgrader_course, tmp_path):
+    broken = tmp_path / "course"
+    shutil.copytree(nbgrader_course / "solutions", broken / "solutions")
+    notebook = copy.deepcopy(SOURCE)
+    notebook.cells = [cell for cell in notebook.cells if not metadata(cell).get("grade")]
+    nbformat.write(notebook, broken / "solutions" / "08_squares" / "squares.ipynb")
+    result = autograder(broken, "grade", "squares", str(nbgrader_course / "submissions" / "correct.ipynb"),
+                        "--db", f"sqlite:///{tmp_path / 'g.sqlite'}", "--workers", "1")
+    assert result.returncode == 1 and "no cell is worth points" in result.stderr
+    assert "Traceback" not in result.stderr
