@@ -17,6 +17,7 @@ from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
 from autograder.release import LeakError, release as release_assignment
+from autograder.report import read_quiz_answers, write_reports
 from autograder.sandbox import isolation_gap, what_it_blocks
 
 console = Console(highlight=False)
@@ -180,9 +181,29 @@ def release(assignment: str, output: Path) -> None:
     """
     try:
         folder = release_assignment(_assignment(assignment), output)
-    except LeakError as error:
+    except (LeakError, CourseError) as error:
         raise _Failure(str(error)) from None
     _line(f"wrote {folder}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: reports/<assignment>).")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def report(assignment: str, output: Path | None, db_url: str | None) -> None:
+    """Write feedback for each student (HTML and Markdown) and a summary page with plots.
+
+    Example: autograder report softmax -o reports/softmax
+    """
+    found = _assignment(assignment)
+    with Gradebook(db_url) as gradebook:
+        grades = gradebook.grades(found.name)
+        answers = {student: read_quiz_answers(*notebook)
+                   for student, notebook in gradebook.graded_notebooks(found.name).items()}
+    written = write_reports(found.title, grades, output or Path("reports") / found.name, answers)
+    _line(f"wrote {written.summary} and feedback for {len(written.feedback)} students in "
+          f"{written.summary.parent / 'students'}")
 
 
 @main.command()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CALL_TIMEOUT = 10.0
+FORMATS = ("tests", "nbgrader")  # hidden pytest files, or an nbgrader source notebook
 
 
 class CourseError(Exception):
@@ -27,6 +28,7 @@ class Assignment:
     notebook: Path
     solutions: Path
     call_timeout: float
+    format: str = "tests"  # one of FORMATS
 
     @property
     def reference(self) -> Path:
@@ -86,7 +88,10 @@ class Course:
         if type(call_timeout) not in (int, float) or not 0 < call_timeout < math.inf:
             raise CourseError(f"{config_path}: call_timeout must be a positive number of seconds, "
                               f"not {call_timeout!r}")
+        kind = config.get("format", "tests")
+        if kind not in FORMATS:
+            raise CourseError(f"{config_path}: format must be one of {', '.join(FORMATS)}, not {kind!r}")
         notebook = self.root / "assignments" / folder / str(config.get("notebook", f"{_name_of(folder)}.ipynb"))
         return Assignment(name=_name_of(folder), folder=folder, title=str(config.get("title", folder)),
                           notebook=notebook, solutions=config_path.parent,
-                          call_timeout=float(call_timeout))
+                          call_timeout=float(call_timeout), format=kind)

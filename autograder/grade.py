@@ -19,6 +19,7 @@ from autograder.course import Assignment
 from autograder.gradebook import Gradebook
 from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
+from autograder.nbgrader_format import restore
 from autograder.results import SubmissionResult
 from autograder.sandbox import ResourceLimits
 
@@ -61,6 +62,8 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
           on_plan: Callable[[int], None] = lambda count: None) -> Batch:
     """Grade every notebook under `paths` into the gradebook at `db_url`."""
     submissions = collect(paths)
+    if assignment.format == "nbgrader":
+        submissions = restore(assignment, submissions)  # locked cells from the source, no grade cell
     readable = [s for s in submissions if not s.error]
     graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device) if readable else None
     finished = False

@@ -320,6 +320,12 @@ class Gradebook:
             )
             session.add(grading)
 
+    def graded_notebooks(self, assignment: str) -> dict[str, tuple[str, str]]:
+        """Each graded student's latest submission as (path, content hash): what feedback may reread."""
+        with self._reading() as session:
+            return {grading.submission.student.name: (grading.submission.path, grading.submission.content_hash)
+                    for grading in session.scalars(_latest_gradings(assignment))}
+
     def grades(self, assignment: str) -> list[StudentGrade]:
         """Every known student's standing on the assignment, sorted by student id."""
         with self._reading() as session:

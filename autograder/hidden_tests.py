@@ -20,6 +20,8 @@ import pytest
 from autograder.course import Assignment
 from autograder.execute import ForkClient, ForkServer, Kernel, KernelDied, NotebookRun, RemoteObject
 from autograder.ingest import Submission
+from autograder.nbgrader_cells import TESTS_MODULE, GradeCells
+from autograder.nbgrader_format import NbgraderError, source_of
 from autograder.results import SubmissionResult, TestOutcome
 from autograder.testkit import MESSAGE_CHARS, Credit, verdict
 
@@ -209,13 +211,21 @@ def run_hidden_tests(assignment: Assignment, submissions: list[Submission], serv
         on_graded(result)
 
     plugin = GradingPlugin(assignment, submissions, server, seed, timeout, device, graded)
+    plugins: list[object] = [plugin]
+    tests = str(assignment.solutions)
+    if assignment.format == "nbgrader":  # the grade cells of the source notebook, evaluated here
+        try:
+            plugins.append(GradeCells(source_of(assignment)))
+        except NbgraderError as error:
+            raise HiddenTestsError(str(error)) from None
+        tests = str(TESTS_MODULE)
     unused_plugins = ("cacheprovider", "terminal", "stepwise", "logging", "warnings", "junitxml", "pastebin",
                       "doctest", "nose", "faulthandler", "legacypath", "recwarn",
                       "setuponly", "setupplan", "unittest", "capture", "unraisableexception", "threadexception")
-    arguments = [str(assignment.solutions), *(f"-pno:{name}" for name in unused_plugins), "--assert=plain",
+    arguments = [tests, *(f"-pno:{name}" for name in unused_plugins), "--assert=plain",
                  "--import-mode=importlib", "-o", "python_files=test_*.py", "-o", "python_functions=test_* quiz_*",
                  "--ignore", str(assignment.samples)]
-    exit_code = pytest.main(arguments, plugins=[plugin])
+    exit_code = pytest.main(arguments, plugins=plugins)
     where = f"hidden tests of {assignment.name} ({assignment.solutions})"
     if plugin.collect_errors:
         raise HiddenTestsError(f"{where}: " + "; ".join(plugin.collect_errors))

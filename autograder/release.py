@@ -3,7 +3,8 @@
 Nothing is ever copied from `solutions/`. Before writing, the notebook is
 checked against the instructor's files: a function whose body is the
 reference's, a hidden test, or a quiz answer filled in with the right answer
-stops the release with a message naming it.
+stops the release with a message naming it. An nbgrader assignment's student
+version is generated from its source notebook instead (`nbgrader_format.release`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import nbgrader_format
 from autograder.course import Assignment
 
 
@@ -43,8 +45,8 @@ def _trivial(body: str) -> bool:
                     ast.dump(ast.parse("pass").body[0])}
 
 
-def _answers(cells: list[str]) -> dict:
-    """The literal `ANSWERS = {...}` of the notebook, if any."""
+def literal_answers(cells: list[str] | tuple[str, ...]) -> dict:
+    """The literal `ANSWERS = {...}` of the notebook, if any (read with ast, never run)."""
     for source in cells:
         try:
             tree = ast.parse(source)
@@ -71,7 +73,7 @@ def leaks(assignment: Assignment, notebook: nbformat.NotebookNode) -> list[str]:
     namespace: dict = {}
     exec(compile(assignment.reference.read_text(), str(assignment.reference), "exec"), namespace)
     right = namespace.get("QUIZ_ANSWERS", {})
-    found += [f"ANSWERS[{key!r}] holds the right answer" for key, value in _answers(cells).items()
+    found += [f"ANSWERS[{key!r}] holds the right answer" for key, value in literal_answers(cells).items()
               if value is not None and right.get(key) == value]
     return found
 
@@ -85,6 +87,8 @@ def _cleared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def release(assignment: Assignment, output: Path) -> Path:
     """Write the student version of `assignment` to `output/<NN_name>/`; returns that folder."""
+    if assignment.format == "nbgrader":
+        return nbgrader_format.release(assignment, output)
     notebook = _cleared(nbformat.read(assignment.notebook, as_version=4))
     found = leaks(assignment, notebook)
     if found:
