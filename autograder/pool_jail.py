@@ -88,10 +88,11 @@ def jail_command(home: Path) -> list[str]:
     return [
         program, "--die-with-parent", "--new-session", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+        "--tmpfs", "/tmp",  # first: the runtime or the home may lie below it (a clone in /tmp)
         *_binds(runtime), "--dev", "/dev", *devices,
         # The host's /proc, not a fresh one: a /proc that bubblewrap masks in part would stop
         # each submission from mounting a /proc of its own.
-        "--bind", "/proc", "/proc", *system, "--tmpfs", "/tmp", "--bind", str(home), str(home),
+        "--bind", "/proc", "/proc", *system, "--bind", str(home), str(home),
     ]
 
 

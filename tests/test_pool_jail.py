@@ -61,6 +61,13 @@ def test_files_outside_the_runtime_are_not_even_in_the_pools_file_system(fork_se
         assert kernel.call("exists", str(package_root / "autograder" / "sandbox.py")) is True  # the runtime
 
 
+@needs_jail
+def test_a_runtime_below_tmp_stays_reachable(tmp_path):
+    """CI clones the project into a temporary folder: the jail's own /tmp must not cover it."""
+    command = jail_command(tmp_path / "home")
+    assert command.index("--tmpfs") < command.index("--ro-bind")
+
+
 def test_the_bare_tier_still_confines_each_submission(tmp_path):
     with ForkServer(jail=False) as server, Kernel(server, [PROBE], timeout=10) as kernel:
         assert server.clients[0].tier == TIER_BARE
