@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import _wire
+from autograder import _wire, gpu_timing
+from autograder.forbidden_ops import guarded_call
 from autograder.sandbox import PidNamespaces, ResourceLimits, confine, readable_paths
 
 REFUSED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2",
@@ -110,6 +111,16 @@ def _lookup(shell, objects: dict[int, object], header: dict) -> tuple[object, st
         return _error(type(error).__name__, str(error)[:ERROR_CHARS])
 
 
+def _on_origin_device(value: object) -> object:
+    """Tensors the trusted side sent from a GPU go back onto it (the wire carries them as CPU arrays)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_origin_device(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _on_origin_device(item) for key, item in value.items()}
+    origin = getattr(value, "origin_device", "cpu")
+    return value.to(origin) if origin.startswith("cuda") else value
+
+
 def _answer(shell, objects: dict[int, object], header: dict, blobs: list[bytes]) -> tuple[dict, object]:
     """Get, call, or call-and-keep (`new`) what the request names; returns the reply header and value."""
     found = _lookup(shell, objects, header)
@@ -120,9 +131,13 @@ def _answer(shell, objects: dict[int, object], header: dict, blobs: list[bytes])
         return {"ok": True}, value
     if not callable(value):
         return _error("TypeError", f"{name} is not a function"), None
-    args, kwargs = _wire.decode(header.get("value"), blobs)
+    args, kwargs = _on_origin_device(_wire.decode(header.get("value"), blobs))
+    forbidden = tuple(str(name) for name in header.get("forbidden") or ())
     try:
-        result = value(*args, **kwargs)
+        if header.get("op") == "time":  # a round of the GPU timing harness around the function
+            result = gpu_timing.timed_round(lambda *a, **k: guarded_call(forbidden, value, *a, **k), *args, **kwargs)
+        else:
+            result = guarded_call(forbidden, value, *args, **kwargs)
     except BaseException as error:  # the student's exception is data to report
         kinds = [kind.__name__ for kind in type(error).__mro__]
         return {"ok": False, "error": {"type": kinds[0], "bases": kinds[1:8], "message": str(error)[:ERROR_CHARS]}}, None
