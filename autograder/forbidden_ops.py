@@ -21,6 +21,7 @@ for dispatcher ops and `@` for the matrix-product operator.
 from __future__ import annotations
 
 import ast
+import contextlib
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
@@ -46,13 +47,18 @@ def configured(config: Path) -> tuple[str, ...]:
 # --- the static scan (trusted side) -------------------------------------------------------------
 
 def _python_source(cell: str) -> ast.Module | None:
-    """A cell as Python (IPython's magics turned into calls), or None if it does not parse."""
+    """A cell as Python (IPython's magics turned into calls), or None if it does not parse.
+
+    Line numbers are the cell's own: IPython drops leading blank lines, they are added back.
+    """
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        return ast.parse(TransformerManager().transform_cell(cell))
+        tree = ast.parse(TransformerManager().transform_cell(cell))
     except (SyntaxError, ValueError):
         return None  # a broken cell fails when it runs; there is nothing to scan
+    lines = cell.splitlines()
+    return ast.increment_lineno(tree, next((i for i, line in enumerate(lines) if line.strip()), 0))
 
 
 def _aliases(tree: ast.Module) -> dict[str, str]:
@@ -202,15 +208,23 @@ def guarded_call(forbidden: tuple[str, ...], function: Callable[..., Any], /, *a
 
     violations: list[str] = []
     function_guard, dispatch_guard = _guard_modes(forbidden, violations)
-    with function_guard, dispatch_guard:
-        try:
-            result = function(*args, **kwargs)
-        finally:
-            intact = (function_guard in _get_current_function_mode_stack()
-                      and dispatch_guard in _get_current_dispatch_mode_stack())
+    function_guard.__enter__()
+    dispatch_guard.__enter__()
+    result, error = None, None
+    try:
+        result = function(*args, **kwargs)
+    except Exception as raised:  # the refusal itself, or the student's error: reported after the checks
+        error = raised
+    intact = (function_guard in _get_current_function_mode_stack()
+              and dispatch_guard in _get_current_dispatch_mode_stack())
+    for guard in (dispatch_guard, function_guard):
+        with contextlib.suppress(RuntimeError):  # the student's code may have popped it already
+            guard.__exit__(None, None, None)
     name = getattr(function, "__name__", "the function")
     if violations:
         raise ForbiddenOperation(f"{name} called {violations[0]}, which this assignment forbids")
     if not intact:
         raise ForbiddenOperation(f"{name} removed the grader's operation guard")
+    if error is not None:
+        raise error
     return result
