@@ -324,8 +324,33 @@ def race(student: Any, name: str, vendor: VendorProcess, request: dict, rng: Any
             "wrong": wrong, "gap": statistics.median(gaps)}
 
 
+def judge(results: dict[tuple[int, ...], dict], performance: Performance, device_name: str) -> tuple[float, str]:
+    """(share of the speed points, summary) from each shape's race; AssertionError for a wrong result, or
+    for a flag (wall clock disagrees, over 10x the vendor library, beyond the GPU's peak): not credited."""
+    ratios, notes, flags = [], [], []
+    for shape, result in results.items():
+        you, them = result["student"], result["vendor"]
+        if result["wrong"]:
+            raise AssertionError(f"{shape}: {result['wrong']} timed calls returned a wrong result "
+                                 "(fresh inputs every call: a cached or approximate output does not pass)")
+        if wall_clock_disagrees(result["gap"], you.median):
+            flags.append(f"{shape}: the wall clock shows {result['gap'] * 1e3:.2f} ms per call that the "
+                         "CUDA events do not (a side stream or a patched timer?)")
+        ratio = them.median / you.median if you.median > 0 else math.inf
+        why = implausible(ratio, flops(performance.op, shape) / you.median if you.median > 0 else math.inf,
+                          device_name, performance.dtype)
+        flags += [f"{shape}: {why}"] if why else []
+        ratios.append(ratio)
+        notes.append(f"{shape}: {you.median * 1e3:.3f} ms vs {them.median * 1e3:.3f} ms ({ratio:.2f}x)")
+    if flags:
+        raise AssertionError("flagged for an instructor, not credited: " + "; ".join(flags))
+    overall = math.exp(statistics.fmean(math.log(r) for r in ratios))
+    return speed_credit(overall, performance.threshold), (
+        f"{overall:.2f}x the vendor library's speed (full marks at {performance.threshold:.2f}x): " + "; ".join(notes))
+
+
 def grade_speed(student: Any, name: str, performance: Performance, device: str, rng: Any, credit: Any) -> None:
-    """The speed test of an assignment: race every shape, then give credit by threshold (see module doc).
+    """The speed test of an assignment: race every shape, judge, give credit by threshold (see module doc).
 
     Skipped (never failed, never credited) unless grading with a GPU.
     """
@@ -333,31 +358,12 @@ def grade_speed(student: Any, name: str, performance: Performance, device: str, 
         import pytest
 
         pytest.skip(NO_GPU)
-    ratios, notes, flags = [], [], []
     with VendorProcess() as vendor:
-        for shape in performance.shapes:
-            request = {"op": performance.op, "shape": list(shape), "dtype": performance.dtype,
-                       "tf32": performance.tf32}
-            result = race(student, name, vendor, request, rng)
-            you, them = result["student"], result["vendor"]
-            if result["wrong"]:
-                raise AssertionError(f"{name} at {shape}: {result['wrong']} timed calls returned a wrong result "
-                                     "(fresh inputs every call: a cached or approximate output does not pass)")
-            if wall_clock_disagrees(result["gap"], you.median):
-                flags.append(f"{shape}: the wall clock shows {result['gap'] * 1e3:.2f} ms per call that the "
-                             "CUDA events do not (a side stream or a patched timer?)")
-            ratio = them.median / you.median if you.median > 0 else math.inf
-            flags += [f"{shape}: {why}" for why in [implausible(ratio, flops(performance.op, shape) / you.median,
-                                                                vendor.device_name, performance.dtype)] if why]
-            ratios.append(ratio)
-            notes.append(f"{shape}: {you.median * 1e3:.3f} ms vs {them.median * 1e3:.3f} ms ({ratio:.2f}x)")
-    if flags:
-        raise AssertionError("flagged for an instructor, not credited: " + "; ".join(flags))
-    overall = math.exp(statistics.fmean(math.log(r) for r in ratios))
-    earned = speed_credit(overall, performance.threshold)
-    summary = f"{overall:.2f}x the vendor library's speed (full marks at {performance.threshold:.2f}x): " \
-              + "; ".join(notes)
-    with credit.part(earned, "speed"):
+        results = {shape: race(student, name, vendor, {"op": performance.op, "shape": list(shape),
+                                                      "dtype": performance.dtype, "tf32": performance.tf32}, rng)
+                   for shape in performance.shapes}
+        earned, summary = judge(results, performance, vendor.device_name)
+    with credit.part(earned, summary):
         pass
     if earned < 1.0:
         with credit.part(1.0 - earned, summary):
