@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -212,3 +214,34 @@ def test_red_team_on_a_gpu(tmp_path, make_notebook):
         assert speed[name]["score"] == 0 and "wall clock" in speed[name]["message"], speed[name]
     assert speed["hidden_cublas"]["score"] == 0 and "torch.matmul" in speed["hidden_cublas"]["message"]
 
+
+
+# --- the sandbox lets a child reach the GPU's device nodes, and nothing else beside them ------------------
+
+CONFINED_WRITES = """
+import os
+import sys
+from pathlib import Path
+from autograder import sandbox
+node, other, scratch = sys.argv[1:]
+sandbox.gpu_device_nodes = lambda: (node,)
+print(sandbox._landlock(Path(scratch)))
+for path in (node, other):
+    try:
+        os.write(os.open(path, os.O_RDWR), b"x")  # as the CUDA driver opens /dev/nvidia*: no truncation
+        print(path, "written")
+    except PermissionError:
+        print(path, "refused")
+"""
+
+
+def test_landlock_passes_the_gpu_device_nodes_through(tmp_path):
+    node, other, scratch = tmp_path / "nvidia0", tmp_path / "other", tmp_path / "scratch"
+    node.touch()
+    other.touch()
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-c", CONFINED_WRITES, str(node), str(other), str(scratch)],
+                            capture_output=True, text=True, cwd=REPO, check=True)
+    if "no Landlock" in result.stdout:
+        pytest.skip("no Landlock on this machine")
+    assert f"{node} written" in result.stdout and f"{other} refused" in result.stdout, result.stdout
