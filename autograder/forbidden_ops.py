@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
@@ -152,16 +153,11 @@ def scan(cells: list[str], forbidden: tuple[str, ...]) -> dict[str, str]:
 # --- the dynamic guard (the child) ---------------------------------------------------------------
 
 def _resolve(name: str) -> list[Any]:
-    """The objects a configured name stands for in this process (none if it does not exist here)."""
+    """The Python objects a configured name stands for in this process (none if it does not exist here)."""
     import torch
 
     if name == MATMUL_OPERATOR:
         return [torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.Tensor.matmul]
-    if name.startswith("aten."):
-        try:
-            return [getattr(torch.ops.aten, name.removeprefix("aten."))]
-        except (AttributeError, RuntimeError):
-            return []
     parts = name.split(".")
     value: Any = torch
     for part in parts[1:] if parts[0] == "torch" else ():
@@ -169,33 +165,54 @@ def _resolve(name: str) -> list[Any]:
     return [value] if value is not None and parts[0] == "torch" else []
 
 
-def _guard_modes(forbidden: tuple[str, ...], violations: list[str]) -> tuple[Any, Any]:
+@functools.cache
+def _forbidden_functions(forbidden: tuple[str, ...]) -> dict[int, str]:
+    """{id of a Python-level function: its configured name}, resolved once per process and rule list."""
+    return {id(value): name for name in reversed(forbidden) for value in _resolve(name)}
+
+
+def _forbidden_op(func: Any, forbidden: tuple[str, ...]) -> str:
+    """The configured name `func` matches ("" if none): by identity, or for a dispatcher op by its schema's
+    name ("aten::mm"), which no reassignment of `torch.ops.aten.mm` in Python changes."""
+    name = _forbidden_functions(forbidden).get(id(func), "")
+    schema = getattr(func, "_schema", None)
+    if not name and schema is not None:
+        op = "aten." + schema.name.removeprefix("aten::")
+        name = op if op in forbidden else ""
+    return name
+
+
+@functools.cache
+def _guard_classes() -> tuple[type, type]:
     """A TorchFunctionMode and a TorchDispatchMode that record, then refuse, the forbidden calls."""
     from torch.overrides import TorchFunctionMode
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    names: dict[int, str] = {}
-    for name in forbidden:
-        for value in _resolve(name):
-            names.setdefault(id(value), name)
-
-    def refuse(func: Any) -> None:
-        name = names.get(id(func)) or names.get(id(getattr(func, "overloadpacket", None)))
+    def refuse(guard: Any, func: Any) -> None:
+        name = _forbidden_op(func, guard.forbidden)
         if name:
-            violations.append(name)
+            guard.violations.append(name)
             raise ForbiddenOperation(f"{name} is not allowed in this assignment")
 
     class FunctionGuard(TorchFunctionMode):
+        def __init__(self, forbidden: tuple[str, ...], violations: list[str]) -> None:
+            super().__init__()
+            self.forbidden, self.violations = forbidden, violations
+
         def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None):
-            refuse(func)
+            refuse(self, func)
             return func(*args, **(kwargs or {}))
 
     class DispatchGuard(TorchDispatchMode):
+        def __init__(self, forbidden: tuple[str, ...], violations: list[str]) -> None:
+            super().__init__()
+            self.forbidden, self.violations = forbidden, violations
+
         def __torch_dispatch__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None):
-            refuse(func)
+            refuse(self, func)
             return func(*args, **(kwargs or {}))
 
-    return FunctionGuard(), DispatchGuard()
+    return FunctionGuard, DispatchGuard
 
 
 def guarded_call(forbidden: tuple[str, ...], function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -207,7 +224,7 @@ def guarded_call(forbidden: tuple[str, ...], function: Callable[..., Any], /, *a
     from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
     violations: list[str] = []
-    function_guard, dispatch_guard = _guard_modes(forbidden, violations)
+    function_guard, dispatch_guard = (kind(forbidden, violations) for kind in _guard_classes())
     function_guard.__enter__()
     dispatch_guard.__enter__()
     result, error = None, None

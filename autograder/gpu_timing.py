@@ -297,20 +297,24 @@ def serve_vendor() -> None:
 
 # --- the trusted side: one race per shape, then the credit ----------------------------------------
 
-def race(student: Any, name: str, vendor: VendorProcess, request: dict, rng: Any) -> dict:
-    """Interleave vendor and student rounds on the same fresh seeds until the stopping rule holds."""
+def race(student: Any, name: str, vendor: VendorProcess, request: dict, rng: Any,
+         clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Interleave vendor and student rounds on the same fresh seeds until the stopping rule holds.
+
+    `clock` is the trusted side's wall clock, read around every round.
+    """
     for side in (lambda r: vendor.request(r), lambda r: student.measure(name, r)):
         side({**request, "warm_up": WARM_UP_SECONDS})
     times: dict[str, list[float]] = {"student": [], "vendor": []}
-    wrong, gaps, rounds, started = 0, [], 0, time.monotonic()
+    wrong, gaps, rounds, started = 0, [], 0, clock()
     while not converged(times["student"], times["vendor"], rounds) and (
-            rounds < MIN_ROUNDS or time.monotonic() - started < SHAPE_BUDGET_SECONDS):
+            rounds < MIN_ROUNDS or clock() - started < SHAPE_BUDGET_SECONDS):
         seeds = [int(s) for s in rng.integers(0, 2**31, ROUND_CALLS)]
-        clock = time.perf_counter()
+        before = clock()
         theirs = vendor.request({**request, "seeds": seeds})
-        vendor_wall, clock = time.perf_counter() - clock, time.perf_counter()
+        between = clock()
         ours = student.measure(name, {**request, "seeds": seeds})
-        student_wall = time.perf_counter() - clock
+        student_wall, vendor_wall = clock() - between, between - before
         if len(ours.get("seconds", [])) != len(seeds) or len(ours.get("fingerprints", [])) != len(seeds):
             raise AssertionError(f"{name}: the timing harness returned {len(ours.get('seconds', []))} times "
                                  f"for {len(seeds)} calls")

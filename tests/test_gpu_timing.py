@@ -7,7 +7,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -21,14 +20,25 @@ MATMUL = Performance.load(REPO / "solutions" / "09_matmul" / "assignment.toml")
 SMALL = {"op": "matmul", "shape": [48, 40, 32], "dtype": "float32", "tf32": False}
 
 
+class FakeClock:
+    """The trusted side's wall clock in the race, moved only by the fake sides: no real timing in tests."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeSide:
     """Answers timing requests as `timed_round` does, on the CPU: `function`'s outputs, `seconds` per call
-    as its "events" report, and `wall` seconds per call actually spent."""
+    as its "events" report, and `wall` seconds per call on the trusted side's clock."""
 
     device_name = "NVIDIA H200"
 
-    def __init__(self, function, seconds: float, wall: float = 0.0) -> None:
-        self.function, self.seconds, self.wall = function, seconds, wall
+    def __init__(self, clock: FakeClock, function, seconds: float, wall: float | None = None) -> None:
+        self.clock, self.function, self.seconds = clock, function, seconds
+        self.wall = seconds if wall is None else wall
 
     def request(self, request: dict) -> dict:
         if request.get("warm_up"):
@@ -37,7 +47,7 @@ class FakeSide:
         for seed in request["seeds"]:
             args, kwargs = gpu_timing.make_inputs(request["op"], tuple(request["shape"]), request["dtype"], seed, "cpu")
             prints.append(gpu_timing.fingerprint(self.function(*args, **kwargs), seed))
-        time.sleep(self.wall * len(request["seeds"]))
+        self.clock.now += (self.wall + 1e-3) * len(request["seeds"])  # 1 ms a call of flush, inputs, fingerprint
         return {"seconds": [self.seconds] * len(request["seeds"]), "fingerprints": prints}
 
     def measure(self, _name: str, request: dict) -> dict:
@@ -56,7 +66,8 @@ def cached(function):
 
 
 def race(student: FakeSide, vendor: FakeSide) -> dict:
-    return gpu_timing.race(student, "matmul", vendor, SMALL, np.random.default_rng(0))
+    assert student.clock is vendor.clock
+    return gpu_timing.race(student, "matmul", vendor, SMALL, np.random.default_rng(0), clock=student.clock)
 
 
 # --- configuration, workloads, tolerance ------------------------------------------------------------
@@ -152,7 +163,8 @@ def test_wall_clock_gap_is_what_the_events_do_not_explain():
 # --- the race and the judgement, against fake sides ----------------------------------------------------
 
 def test_an_honest_student_at_half_the_vendors_speed_earns_by_the_sliding_scale():
-    results = {(48, 40, 32): race(FakeSide(torch.matmul, 2e-3, wall=2e-3), FakeSide(torch.matmul, 1e-3, wall=1e-3))}
+    clock = FakeClock()
+    results = {(48, 40, 32): race(FakeSide(clock, torch.matmul, 2e-3), FakeSide(clock, torch.matmul, 1e-3))}
     result = results[(48, 40, 32)]
     assert result["wrong"] == 0 and result["student"].calls >= gpu_timing.MIN_ROUNDS * gpu_timing.ROUND_CALLS
     assert result["student"].median == 2e-3 and result["vendor"].median == 1e-3
@@ -161,15 +173,17 @@ def test_an_honest_student_at_half_the_vendors_speed_earns_by_the_sliding_scale(
 
 
 def test_a_cached_result_scores_nothing():
-    results = {(48, 40, 32): race(FakeSide(cached(torch.matmul), 1e-3), FakeSide(torch.matmul, 1e-3))}
+    clock = FakeClock()
+    results = {(48, 40, 32): race(FakeSide(clock, cached(torch.matmul), 1e-3), FakeSide(clock, torch.matmul, 1e-3))}
     assert results[(48, 40, 32)]["wrong"] == gpu_timing.MIN_ROUNDS * gpu_timing.ROUND_CALLS - 1
     with pytest.raises(AssertionError, match="timed calls returned a wrong result"):
         gpu_timing.judge(results, MATMUL, "NVIDIA H200")
 
 
 def test_a_timer_that_under_reports_is_flagged_by_the_wall_clock():
-    results = {(48, 40, 32): race(FakeSide(torch.matmul, 1e-5, wall=3e-3), FakeSide(torch.matmul, 1e-3, wall=1e-3))}
-    with pytest.raises(AssertionError, match="flagged for an instructor.*wall clock shows"):
+    clock = FakeClock()
+    results = {(48, 40, 32): race(FakeSide(clock, torch.matmul, 1e-4, wall=2e-3), FakeSide(clock, torch.matmul, 1e-3))}
+    with pytest.raises(AssertionError, match="flagged for an instructor.*wall clock shows 1.90 ms per call"):
         gpu_timing.judge(results, MATMUL, "NVIDIA H200")
 
 
