@@ -70,7 +70,8 @@ def _set_limit(kind: int, value: int) -> None:
 
 def _apply_rlimits(limits: ResourceLimits) -> None:
     _set_limit(resource.RLIMIT_CPU, limits.cpu_seconds)
-    _set_limit(resource.RLIMIT_AS, _current_address_space() + limits.memory_bytes)
+    if not gpu_device_nodes():  # CUDA reserves far more address space than it uses: there the cgroup bounds memory
+        _set_limit(resource.RLIMIT_AS, _current_address_space() + limits.memory_bytes)
     _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _set_limit(resource.RLIMIT_NOFILE, limits.open_files)
     _set_limit(resource.RLIMIT_CORE, 0)
