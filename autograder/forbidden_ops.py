@@ -67,8 +67,9 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            for alias in node.names:  # `import torch.nn` binds `torch`; `import torch.nn as nn` binds `nn`
+                top = alias.name.split(".")[0]
+                aliases[alias.asname or top] = alias.name if alias.asname else top
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
@@ -132,7 +133,8 @@ def scan(cells: list[str], forbidden: tuple[str, ...]) -> dict[str, str]:
     for index, tree in trees:
         for statement in tree.body:
             owners = {name for name in _bound_names(statement) if not name.startswith("test_")}
-            uses = [f"{call} (cell {index + 1}, line {line})" for call, line in _uses(statement, set(forbidden), aliases)]
+            uses = [f"{call} (cell {index + 1}, line {line})"
+                    for call, line in _uses(statement, set(forbidden), aliases)]
             loads = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
             for owner in owners:
                 direct.setdefault(owner, []).extend(uses)

@@ -176,9 +176,9 @@ def timed_round(function: Callable[..., Any], request: dict) -> dict:
     seconds, prints = [], []
     for seed in request["seeds"]:
         args, kwargs = make_inputs(op, shape, dtype, int(seed), "cuda")
-        flush.zero_()
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
+        flush.zero_()  # still running while the function's host code launches its kernels, as in do_bench
         start.record()
         output = function(*args, **kwargs)
         end.record()
@@ -345,7 +345,8 @@ def judge(results: dict[tuple[int, ...], dict], performance: Performance, device
                           device_name, performance.dtype)
         flags += [f"{shape}: {why}"] if why else []
         ratios.append(ratio)
-        notes.append(f"{shape}: {you.median * 1e3:.3f} ms vs {them.median * 1e3:.3f} ms ({ratio:.2f}x)")
+        notes.append(f"{shape}: {you.median * 1e3:.3f} ms (mean {you.mean * 1e3:.3f} +- {you.relative_stderr:.1%}) "
+                     f"vs {them.median * 1e3:.3f} ms ({ratio:.2f}x)")
     if flags:
         raise AssertionError("flagged for an instructor, not credited: " + "; ".join(flags))
     overall = math.exp(statistics.fmean(math.log(r) for r in ratios))
