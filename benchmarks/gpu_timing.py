@@ -67,9 +67,10 @@ def main() -> None:
                 ours = statistics.median(r["student"].median for r in races)
                 theirs = statistics.median(r["vendor"].median for r in races)
                 spread = statistics.stdev(ratios) / statistics.fmean(ratios) if len(ratios) > 1 else float("nan")
+                wrong = sum(r["wrong"] for r in races)
                 print(f"{name:>10} {str(shape):>34} {ours * 1e3:12.3f} {theirs * 1e3:10.3f} "
                       f"{gpu_timing.flops(performance.op, shape) / ours / 1e12:11.1f} "
-                      f"{statistics.median(ratios):6.2f} {spread:8.2%}")
+                      f"{statistics.median(ratios):6.2f} {spread:8.2%}" + (f"  {wrong} WRONG RESULTS" if wrong else ""))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.forbidden_ops import ForbiddenOperation, configured, guarded_call, scan
+from autograder.hidden_tests import Student
 from test_consistency import REPO, autograder
 
 MATMUL = configured(REPO / "solutions" / "09_matmul" / "assignment.toml")
@@ -133,6 +134,14 @@ def test_allowed_operations_run_unchanged_and_conv_allows_matrix_products():
     assert torch.equal(guarded_call(CONV, lambda a, b: a @ b, A, B), blocked)
     with pytest.raises(ForbiddenOperation, match="torch.nn.functional.conv2d"):
         guarded_call(CONV, F.conv2d, torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+
+
+def test_a_function_the_scan_marked_is_refused_before_it_reaches_the_child():
+    student = Student(kernel=None, student_id="alice", forbidden={"matmul": "matmul uses @ (cell 2, line 2)"})
+    with pytest.raises(ForbiddenOperation, match="matmul uses @"):
+        student.matmul(A, B)
+    with pytest.raises(ForbiddenOperation, match="matmul uses @"):
+        student.measure("matmul", {"op": "matmul"})
 
 
 # --- end to end: the matmul assignment through the command line -----------------------------------
