@@ -40,7 +40,8 @@ def test_configured_reads_the_list_and_names_a_bad_file(tmp_path):
     ("def matmul(a, b):\n    return a @ b", "@ (cell 1, line 2)"),
     ("def matmul(a, b):\n    c = a\n    c @= b\n    return c", "@ (cell 1, line 3)"),
     ("def matmul(a, b):\n    return a.mm(b)", "torch.Tensor.mm (cell 1, line 2)"),
-    ("import torch\ndef matmul(a, b):\n    return getattr(torch, 'einsum')('ij,jk->ik', a, b)", "getattr(..., 'einsum')"),
+    ("import torch\ndef matmul(a, b):\n    return getattr(torch, 'einsum')('ij,jk->ik', a, b)",
+     "getattr(..., 'einsum')"),
     ("import torch\nmatmul = torch.matmul", "torch.matmul (cell 1, line 2)"),
 ])
 def test_scan_names_the_forbidden_call(source, call):
