@@ -13,6 +13,7 @@ notebook sources come in, and only plain data (`autograder._wire`) goes out.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import select
@@ -22,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import _wire
+from autograder import _wire, gpu_timing
+from autograder.forbidden_ops import guarded_call
 from autograder.pool_jail import leave_root
 from autograder.sandbox import PidNamespaces, ResourceLimits, confine, readable_paths
 
@@ -111,6 +113,16 @@ def _lookup(shell, objects: dict[int, object], header: dict) -> tuple[object, st
         return _error(type(error).__name__, str(error)[:ERROR_CHARS])
 
 
+def _on_origin_device(value: object) -> object:
+    """Tensors the trusted side sent from a GPU go back onto it (the wire carries them as CPU arrays)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_origin_device(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _on_origin_device(item) for key, item in value.items()}
+    origin = getattr(value, "origin_device", "cpu")
+    return value.to(origin) if origin.startswith("cuda") else value
+
+
 def _answer(shell, objects: dict[int, object], header: dict, blobs: list[bytes]) -> tuple[dict, object]:
     """Get, call, or call-and-keep (`new`) what the request names; returns the reply header and value."""
     found = _lookup(shell, objects, header)
@@ -121,9 +133,12 @@ def _answer(shell, objects: dict[int, object], header: dict, blobs: list[bytes])
         return {"ok": True}, value
     if not callable(value):
         return _error("TypeError", f"{name} is not a function"), None
-    args, kwargs = _wire.decode(header.get("value"), blobs)
+    args, kwargs = _on_origin_device(_wire.decode(header.get("value"), blobs))
+    forbidden = tuple(str(name) for name in header.get("forbidden") or ())
     try:
-        result = value(*args, **kwargs)
+        if header.get("op") == "time":  # a round of the GPU timing harness, all of it under the guard
+            value = functools.update_wrapper(functools.partial(gpu_timing.timed_round, value), value)
+        result = guarded_call(forbidden, value, *args, **kwargs)
     except BaseException as error:  # the student's exception is data to report
         kinds = [kind.__name__ for kind in type(error).__mro__]
         return {"ok": False, "error": {"type": kinds[0], "bases": kinds[1:8], "message": str(error)[:ERROR_CHARS]}}, None

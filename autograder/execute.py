@@ -96,8 +96,10 @@ class Kernel:
     """One submission's notebook, live in a sandboxed child."""
 
     def __init__(self, server: ForkServer | ForkClient, cells: list[str], *, timeout: float = 60.0,
-                 call_timeout: float = 10.0, max_restarts: int = 8, max_skipped_cells: int = 3) -> None:
+                 call_timeout: float = 10.0, max_restarts: int = 8, max_skipped_cells: int = 3,
+                 forbidden: tuple[str, ...] = ()) -> None:
         self.server = server
+        self.forbidden = forbidden  # operations the child refuses while a function runs (forbidden_ops)
         self.cells = cells
         self.timeout = timeout
         self.call_timeout = call_timeout
@@ -238,9 +240,15 @@ class Kernel:
             raise KernelDied(f"{name}(...) did not return a handle")
         return RemoteObject(self, reply["handle"], self.generation, name)
 
+    def measure(self, name: str, request: dict) -> dict:
+        """One round of `autograder.gpu_timing`'s harness around the notebook's `name`, in the child."""
+        return self._request({"op": "time", "name": name}, ([request], {}), f"timing {name}(...)")[1]
+
     def _request(self, header: dict, payload: Any, what: str) -> tuple[dict, Any]:
         if self._sock is None:
             self.start()
+        if self.forbidden:
+            header = {**header, "forbidden": list(self.forbidden)}
         _wire.send_value(self._sock, header, payload)
         deadline = time.monotonic() + self.call_timeout
         try:

@@ -19,6 +19,7 @@ import pytest
 
 from autograder.course import Assignment
 from autograder.execute import ForkClient, ForkServer, Kernel, KernelDied, NotebookRun, RemoteObject
+from autograder.forbidden_ops import ForbiddenOperation, configured, scan
 from autograder.ingest import Submission
 from autograder.nbgrader_cells import TESTS_MODULE, GradeCells
 from autograder.nbgrader_format import NbgraderError, source_of
@@ -33,9 +34,16 @@ class HiddenTestsError(Exception):
 class Student:
     """The handle hidden tests get: attribute calls run the student's function remotely."""
 
-    def __init__(self, kernel: Kernel, student_id: str) -> None:
+    def __init__(self, kernel: Kernel, student_id: str, forbidden: dict[str, str] | None = None) -> None:
         self._kernel = kernel
         self.id = student_id
+        self._forbidden = forbidden or {}  # notebook name -> why the static scan refuses it
+
+    def measure(self, name: str, request: dict) -> dict:
+        """A round of GPU timing around the notebook's `name` (see autograder.gpu_timing)."""
+        if name in self._forbidden:
+            raise ForbiddenOperation(self._forbidden[name])
+        return self._kernel.measure(name, request)
 
     def get(self, name: str) -> Any:
         return self._kernel.get(name)
@@ -49,6 +57,8 @@ class Student:
             raise AttributeError(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if name in self._forbidden:
+                raise ForbiddenOperation(self._forbidden[name])
             return self._kernel.call(name, *args, **kwargs)
 
         call.__name__ = name
@@ -135,11 +145,12 @@ class GradingPlugin:
     def student(self, request: pytest.FixtureRequest):
         submission = self.submissions[request.param]
         self._current = graded = Graded(submission)
+        forbidden = configured(self.assignment.solutions / "assignment.toml")
         kernel = Kernel(self.server, list(submission.cells), timeout=self.timeout,
-                        call_timeout=self.assignment.call_timeout)
+                        call_timeout=self.assignment.call_timeout, forbidden=forbidden)
         try:
             graded.run = kernel.start()
-            yield Student(kernel, submission.student)
+            yield Student(kernel, submission.student, scan(list(submission.cells), forbidden))
         except KernelDied as error:
             graded.error = f"{submission.path}: the notebook could not be run ({error})"
             raise

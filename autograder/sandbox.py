@@ -69,7 +69,8 @@ def _set_limit(kind: int, value: int) -> None:
 
 def _apply_rlimits(limits: ResourceLimits) -> None:
     _set_limit(resource.RLIMIT_CPU, limits.cpu_seconds)
-    _set_limit(resource.RLIMIT_AS, _current_address_space() + limits.memory_bytes)
+    if not gpu_device_nodes():  # CUDA reserves far more address space than it uses: there the cgroup bounds memory
+        _set_limit(resource.RLIMIT_AS, _current_address_space() + limits.memory_bytes)
     _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _set_limit(resource.RLIMIT_NOFILE, limits.open_files)
     _set_limit(resource.RLIMIT_CORE, 0)
@@ -199,6 +200,7 @@ def _host_pid(pid: int) -> int:
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION, LANDLOCK_RULE_PATH_BENEATH, PR_SET_NO_NEW_PRIVS = 1, 1, 38
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_IOCTL_DEV = 1 << 15  # Landlock ABI 5: ioctl on device files (CUDA's driver speaks ioctl)
 FS_READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
 FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}  # later ABIs: same
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
@@ -232,11 +234,16 @@ def readable_paths() -> tuple[str, ...]:
     return tuple(path for path in dict.fromkeys([*SYSTEM_READABLE, *ours]) if path and os.path.exists(path))
 
 
+def gpu_device_nodes() -> tuple[str, ...]:
+    """The NVIDIA device nodes a CUDA program opens (/dev/nvidia0, nvidiactl, nvidia-uvm, ...): none without a GPU."""
+    return tuple(sorted(str(path) for path in Path("/dev").glob("nvidia*")))
+
+
 def _allow(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
         if not os.path.isdir(path):
-            access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE  # rights that make sense on a file
+            access &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_IOCTL_DEV  # rights that make sense on a file
         rule = _PathBeneathAttr(access, fd)
         if libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
             raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
@@ -261,6 +268,8 @@ def _landlock(scratch: Path) -> list[str]:
         for path in readable_paths():
             _allow(libc, ruleset, path, FS_READ)
         _allow(libc, ruleset, "/dev/null", FS_READ_FILE | FS_WRITE_FILE)
+        for node in gpu_device_nodes():
+            _allow(libc, ruleset, node, (FS_READ_FILE | FS_WRITE_FILE | FS_READ_DIR | FS_IOCTL_DEV) & fs)
         _allow(libc, ruleset, str(scratch), fs)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) or libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0):
             raise OSError(ctypes.get_errno(), "landlock_restrict_self")

@@ -14,10 +14,12 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 from autograder.check import check
 from autograder.course import Assignment, Course
@@ -52,6 +54,8 @@ def mutants(assignment: Assignment) -> list[Path]:
 def graded(request, tmp_path_factory):
     """Grade reference, stub and mutants of one assignment in one batch; scores in percent."""
     assignment: Assignment = request.param
+    for module in tomllib.loads((assignment.solutions / "assignment.toml").read_text()).get("requires", []):
+        pytest.importorskip(module, reason=f"{assignment.name} needs {module} (pip install -e .[gpu])")
     folder = tmp_path_factory.mktemp(assignment.name)
     reference = _reference_module(assignment)
     solution = [assignment.reference.read_text(), f"ANSWERS = {reference.QUIZ_ANSWERS!r}"]
@@ -63,11 +67,17 @@ def graded(request, tmp_path_factory):
     autograder("grade", assignment.name, str(folder), "--db", db, "--workers", "2")
     students = {entry["student"]: entry for entry in
                 json.loads(autograder("export", assignment.name, "--format", "json", "--db", db))["students"]}
-    scores = {name: 100.0 * entry["score"] / entry["max_score"] for name, entry in students.items()}
+    scores = {name: _percent_of_graded(entry) for name, entry in students.items()}
     caught = sum(0 < scores.get(f"mutant-{m.stem}", 100.0) < 100 for m in mutants(assignment))
     REPORT.append(f"{assignment.name:>14}: reference = {scores.get('reference', 0):.0f} %, "
                   f"stub = {scores.get('stub', 100):.0f} %, mutants caught {caught}/{len(mutants(assignment))}")
     return assignment, folder, scores, students
+
+
+def _percent_of_graded(entry: dict) -> float:
+    """The score in percent of the tests graded here: a skipped test (speed, without a GPU) counts neither way."""
+    graded = entry["max_score"] - sum(t["max_score"] for t in entry["tests"] if t["status"] == "skipped")
+    return 100.0 * entry["score"] / graded if graded else 0.0
 
 
 def autograder(*args: str) -> str:
@@ -84,6 +94,13 @@ def test_reference_scores_full_marks(graded):
     failing = [(t["name"], t["status"], t["message"]) for t in students["reference"]["tests"]
                if t["status"] != "passed"]
     assert scores["reference"] == 100.0, failing
+
+
+def test_skipped_tests_are_gpu_tests_without_a_gpu(graded):
+    _, _, _, students = graded
+    skipped = {(t["name"], t["message"], t["score"]) for t in students["reference"]["tests"] if t["status"] == "skipped"}
+    expected = set() if torch.cuda.is_available() else {(name, "no CUDA device", 0.0) for name, _, _ in skipped}
+    assert skipped == expected
 
 
 def test_released_stub_scores_zero(graded):
