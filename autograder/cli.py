@@ -17,7 +17,9 @@ from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
 from autograder.release import LeakError, release as release_assignment
+from autograder.results import Adjustment
 from autograder.sandbox import isolation_gap, what_it_blocks
+from autograder.scoring import unknown_test
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -116,6 +118,36 @@ def export(assignment: str, fmt: str, output: Path | None, db_url: str | None) -
     else:
         output.write_text(text)
         console.print(f"wrote {output}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student")
+@click.option("--test", help="The hidden test whose points to set; without it, the student's total.")
+@click.option("--points", type=float, help="The points to give (the test's, or the final total).")
+@click.option("--comment", default="", help="Why: shown in exports and feedback (required with --points).")
+@click.option("--clear", is_flag=True, help="Remove the override instead.")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def adjust(assignment: str, student: str, test: str | None, points: float | None, comment: str, clear: bool,
+           db_url: str | None) -> None:
+    """Override STUDENT's points on one test (--test) or their total on ASSIGNMENT; regrades keep it.
+
+    Example: autograder adjust softmax alice --test test_softmax_large_logits --points 5 --comment "overflow was the handout's bug"
+    """
+    if clear == (points is not None) or (points is not None and not comment.strip()):
+        raise _Failure("give --points X with --comment \"why\", or --clear")
+    name = _assignment(assignment).name
+    with Gradebook(db_url) as gradebook:
+        if clear:
+            found = gradebook.clear_adjustment(name, student, test)
+            _line(f"cleared the override of {student}'s {test or 'total'}" if found else "there was no such override")
+            return
+        grade = next((g for g in gradebook.grades(name) if g.student == student), None)
+        problem = f"no student {student!r} in the gradebook" if grade is None else test and unknown_test(grade, test)
+        if problem:
+            raise _Failure(problem)
+        gradebook.adjust(name, student, Adjustment(test, points, comment.strip()))
+    _line(f"{student}'s {test or 'total'} on {name} is now {points:g} points ({comment.strip()})")
 
 
 @main.command()

@@ -6,8 +6,10 @@ import hashlib
 import math
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.deadlines import Deadline, parse_deadline
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -27,6 +29,8 @@ class Assignment:
     notebook: Path
     solutions: Path
     call_timeout: float
+    deadline: Deadline = field(default_factory=Deadline)
+    lms_columns: dict[str, str] = field(default_factory=dict)  # [lms]: canvas_id, blackboard_column
 
     @property
     def reference(self) -> Path:
@@ -86,7 +90,12 @@ class Course:
         if type(call_timeout) not in (int, float) or not 0 < call_timeout < math.inf:
             raise CourseError(f"{config_path}: call_timeout must be a positive number of seconds, "
                               f"not {call_timeout!r}")
+        try:
+            deadline = parse_deadline(config)
+        except ValueError as error:
+            raise CourseError(f"{config_path}: {error}") from None
+        lms_columns = {str(key): str(value) for key, value in config.get("lms", {}).items()}
         notebook = self.root / "assignments" / folder / str(config.get("notebook", f"{_name_of(folder)}.ipynb"))
         return Assignment(name=_name_of(folder), folder=folder, title=str(config.get("title", folder)),
                           notebook=notebook, solutions=config_path.parent,
-                          call_timeout=float(call_timeout))
+                          call_timeout=float(call_timeout), deadline=deadline, lms_columns=lms_columns)

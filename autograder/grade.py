@@ -11,7 +11,7 @@ what is missing.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -93,6 +93,8 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
     max_score = max((grade.max_score for grade in gradebook.grades(assignment.name)), default=0.0)
 
     def store(result: SubmissionResult) -> None:
+        lateness = assignment.deadline.assess(result.student, result.submitted_at, result.late)
+        result = replace(result, late=lateness.late, penalty_rate=lateness.penalty_rate)
         gradebook.record(batch.run_id, assignment.name, result)
         batch.results.append(result)
         on_result(result)

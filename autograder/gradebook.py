@@ -15,7 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
 
-from autograder.results import TEST_STATUSES, StudentGrade, SubmissionResult, TestOutcome
+from autograder.results import TEST_STATUSES, Adjustment, StudentGrade, SubmissionResult, TestOutcome
+from autograder.scoring import settle
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
 DEFAULT_URL = "sqlite:///db/gradebook.sqlite"
@@ -77,6 +78,13 @@ class Student(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(unique=True)  # the id submissions carry: a file stem or an LMS login
+    # The roster's fields (autograder/roster.py); empty when the student came only from a submission.
+    full_name: Mapped[str] = mapped_column(server_default="")
+    email: Mapped[str] = mapped_column(server_default="")
+    lms_id: Mapped[str] = mapped_column(server_default="")  # Canvas user id, Moodle participant id
+    sis_id: Mapped[str] = mapped_column(server_default="")  # the institution's id (Canvas SIS, Brightspace)
+    login: Mapped[str] = mapped_column(server_default="")  # the LMS user name (Canvas SIS login, Blackboard)
+    section: Mapped[str] = mapped_column(server_default="")
 
 
 class Assignment(Base):
@@ -149,6 +157,7 @@ class Grading(Base):
     message: Mapped[str] = mapped_column(sa.Text)
     log: Mapped[str] = mapped_column(sa.Text)
     graded_at: Mapped[datetime]
+    penalty_rate: Mapped[float] = mapped_column(server_default="0")  # share of the score lost for lateness
 
     submission: Mapped[Submission] = relationship()
     run: Mapped[Run] = relationship()
@@ -165,7 +174,28 @@ class Grading(Base):
             submitted_at=submission.submitted_at,
             message=self.message,
             tests=[test.outcome() for test in self.tests],
+            raw_score=self.score,
         )
+
+
+class StoredAdjustment(Base):
+    """An instructor's override of one test's points (`test` named) or of the total (`test` empty)."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (sa.UniqueConstraint("assignment_id", "student_id", "test"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"))
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"))
+    test: Mapped[str]
+    points: Mapped[float]
+    comment: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+    student: Mapped[Student] = relationship()
+
+    def record(self) -> Adjustment:
+        return Adjustment(self.test or None, self.points, self.comment)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -237,6 +267,18 @@ def _latest_gradings(assignment: str) -> sa.Select[tuple[Grading]]:
         .where(ranked.c.rank == 1)
         .options(selectinload(Grading.tests), selectinload(Grading.submission).selectinload(Submission.student))
     )
+
+
+def _adjustments_of(assignment: str) -> sa.Select[tuple[StoredAdjustment]]:
+    return (sa.select(StoredAdjustment).join(Assignment, Assignment.id == StoredAdjustment.assignment_id)
+            .where(Assignment.name == assignment).order_by(StoredAdjustment.test))
+
+
+def _known(session: Session, model: type[Model], name: str) -> Model:
+    row = session.scalars(sa.select(model).filter_by(name=name)).one_or_none()
+    if row is None:
+        raise LookupError(f"no {model.__tablename__[:-1]} {name!r} in the gradebook")
+    return row
 
 
 def _missing(student: str, max_score: float) -> StudentGrade:
@@ -316,18 +358,42 @@ class Gradebook:
                 message=result.message,
                 log=result.log,
                 graded_at=_now(),
+                penalty_rate=result.penalty_rate,
                 tests=[TestResult(position=position, **asdict(test)) for position, test in enumerate(result.tests)],
             )
             session.add(grading)
 
     def grades(self, assignment: str) -> list[StudentGrade]:
-        """Every known student's standing on the assignment, sorted by student id."""
+        """Every known student's standing on the assignment, sorted by student id: late penalty and
+        adjustments applied (`score` is final, `raw_score` what the hidden tests gave)."""
         with self._reading() as session:
             gradings = session.scalars(_latest_gradings(assignment))
             latest = {grading.submission.student.name: grading for grading in gradings}
             max_score = session.scalar(_gradings_of(assignment, sa.func.max(Grading.max_score))) or 0.0
             students = sorted(session.scalars(sa.select(Student.name)))
+            adjusted: dict[str, list[Adjustment]] = {}
+            for row in session.scalars(_adjustments_of(assignment).options(selectinload(StoredAdjustment.student))):
+                adjusted.setdefault(row.student.name, []).append(row.record())
             return [
-                latest[student].student_grade() if student in latest else _missing(student, max_score)
+                settle(latest[student].student_grade(), latest[student].penalty_rate, adjusted.get(student, []))
+                if student in latest else settle(_missing(student, max_score), 0.0, adjusted.get(student, []))
                 for student in students
             ]
+
+    def adjust(self, assignment: str, student: str, adjustment: Adjustment) -> None:
+        """Set (or replace) an instructor's override; it outlives regrades."""
+        with self._writing.begin() as session:
+            key = {"assignment_id": _known(session, Assignment, assignment).id,
+                   "student_id": _known(session, Student, student).id, "test": adjustment.test or ""}
+            row = _get_or_create(session, StoredAdjustment, key, points=0.0, comment="", created_at=_now())
+            row.points, row.comment, row.created_at = adjustment.points, adjustment.comment, _now()
+
+    def clear_adjustment(self, assignment: str, student: str, test: str | None) -> bool:
+        """Remove an override; False when there was none."""
+        query = _adjustments_of(assignment).join(StoredAdjustment.student).where(
+            Student.name == student, StoredAdjustment.test == (test or ""))
+        with self._writing.begin() as session:
+            row = session.scalars(query).one_or_none()
+            if row is not None:
+                session.delete(row)
+            return row is not None
