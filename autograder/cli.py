@@ -53,6 +53,8 @@ def _print_batch(name: str, batch: Batch) -> None:
         _line(f"grading run {batch.run_id}, seed {batch.seed}")
     for result in batch.failed_to_run:
         _line(f"error {result.message}", style="red")
+    for notice in batch.notices:
+        _line(f"note {notice}", style="yellow")
     graded = len(batch.results) - len(batch.failed_to_run)
     _line(f"{graded} graded, {len(batch.failed_to_run)} failed to run, {len(batch.skipped)} skipped"
           + (" (already graded with these tests; --force regrades)" if batch.skipped else ""))

@@ -31,6 +31,7 @@ class Batch:
 
     results: list[SubmissionResult] = field(default_factory=list)
     skipped: list[Submission] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # files passed over, duplicates: one line each
     run_id: int | None = None
     seed: int | None = None
 
@@ -60,7 +61,8 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
           on_result: Callable[[SubmissionResult], None] = lambda result: None,
           on_plan: Callable[[int], None] = lambda count: None) -> Batch:
     """Grade every notebook under `paths` into the gradebook at `db_url`."""
-    submissions = collect(paths)
+    intake = collect(paths)
+    submissions = intake.submissions
     readable = [s for s in submissions if not s.error]
     graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device) if readable else None
     finished = False
@@ -69,6 +71,7 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
         with Gradebook(db_url) as gradebook:
             batch = _grade_into(gradebook, graders, assignment, submissions, force, seed,
                                 {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
+            batch.notices = intake.notices + [s.note for s in submissions if s.note]
             finished = True
             return batch
     finally:
