@@ -1,6 +1,6 @@
 """The grading path, top to bottom: ingest → execute and test → store.
 
-`grade()` reads the submissions, starts the grader processes (each a trusted
+`grade()` reads the submissions (names them as the roster does), starts the grader processes (each a trusted
 pytest host with its own sandboxed fork server) before the gradebook is
 opened, skips what was already graded with the same tests, and records each
 submission in its own transaction as its result comes back. Only this process
@@ -20,6 +20,7 @@ from autograder.gradebook import Gradebook
 from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
 from autograder.results import SubmissionResult
+from autograder.roster import as_enrolled
 from autograder.sandbox import ResourceLimits
 
 __all__ = ["Batch", "GradingError", "grade"]
@@ -69,9 +70,9 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
     try:
         layers = graders.require_isolation(insecure) if graders else []
         with Gradebook(db_url) as gradebook:
-            batch = _grade_into(gradebook, graders, assignment, submissions, force, seed,
+            batch = _grade_into(gradebook, graders, assignment, as_enrolled(gradebook, submissions), force, seed,
                                 {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
-            batch.notices = intake.notices + [s.note for s in submissions if s.note]
+            batch.notices = intake.notices + batch.notices
             finished = True
             return batch
     finally:
@@ -83,7 +84,8 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
                 submissions: list[Submission], force: bool, seed: int | None, environment: dict,
                 on_result: Callable[[SubmissionResult], None], on_plan: Callable[[int], None]) -> Batch:
     tests_hash = assignment.tests_hash()
-    batch = Batch(seed=seed if seed is not None else gradebook.assignment_seed(assignment.name))
+    batch = Batch(seed=seed if seed is not None else gradebook.assignment_seed(assignment.name),
+                  notices=[s.note for s in submissions if s.note])
     todo = []
     for submission in submissions:
         done = gradebook.already_graded(assignment.name, submission.student, submission.content_hash, tests_hash)

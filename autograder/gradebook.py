@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -303,6 +304,11 @@ class Gradebook:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def session(self, write: bool = False) -> AbstractContextManager[Session]:
+        """A session for modules that keep their own queries (autograder/roster.py); a writing one commits
+        on leaving, all or nothing."""
+        return self._writing.begin() if write else self._reading()
 
     def assignment_seed(self, assignment: str) -> int:
         """The assignment's seed for hidden tests, drawn at random the first time it is asked for."""

@@ -23,7 +23,7 @@ def settle(grade: StudentGrade, penalty_rate: float, adjustments: Iterable[Adjus
     subtotal = grade.score + sum(points[test.name] - test.score for test in overridden)
     total = next((a.points for a in adjustments if a.test is None), None)
     penalty = 0.0 if total is not None else round(penalty_rate * max(subtotal, 0.0), 6)
-    score = total if total is not None else subtotal - penalty
+    score = total if total is not None else round(subtotal - penalty, 6)
     return replace(grade, tests=tests, score=score, penalty=penalty, adjustments=adjustments)
 
 
