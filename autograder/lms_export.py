@@ -119,7 +119,7 @@ def _brightspace(assignment: str, grades: list[StudentGrade], context: LmsContex
 
 def gradescope_results(grade: StudentGrade) -> dict:
     """One submission's results.json in Gradescope's autograder format."""
-    notes = [grade.message, adjustments_text(grade)]
+    notes = [grade.message if grade.status == "error" else "", adjustments_text(grade)]  # not the grader's notes
     return {
         "score": round(grade.score, 4),
         "output": "\n".join(note for note in notes if note),
