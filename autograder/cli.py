@@ -47,11 +47,13 @@ def _line(text: str, style: str | None = None) -> None:
 
 def _print_batch(name: str, batch: Batch) -> None:
     table = Table(title=name)
-    for column, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left")):
+    columns = (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left"), ("late", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for result in sorted(batch.results, key=lambda r: r.student):
         style = "red" if result.status == "error" else None
-        table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, style=style)
+        late = f"late, -{result.penalty_rate:.0%}" if result.penalty_rate else "late" if result.late else ""
+        table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, late, style=style)
     if batch.results:
         console.print(table)
         _line(f"grading run {batch.run_id}, seed {batch.seed}")

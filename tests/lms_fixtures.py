@@ -15,10 +15,12 @@ def notebook_bytes(*sources: str) -> bytes:
     return nbformat.writes(v4.new_notebook(cells=[v4.new_code_cell(s) for s in sources])).encode()
 
 
-def write_zip(path: Path, members: dict[str, bytes], when: tuple = WHEN) -> Path:
+def write_zip(path: Path, members: dict[str, bytes | tuple[bytes, tuple]]) -> Path:
+    """A zip of `members`: name -> data, or name -> (data, its time as (Y, M, D, h, m, s))."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
+        for name, member in members.items():
+            data, when = member if isinstance(member, tuple) else (member, WHEN)
             archive.writestr(zipfile.ZipInfo(name, when), data, zipfile.ZIP_DEFLATED)
     return path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command

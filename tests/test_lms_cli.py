@@ -47,14 +47,6 @@ def notebook(tmp: Path, kind: str) -> bytes:
     return write_notebook(tmp / f"{kind}.ipynb", **HONEST[kind]).read_bytes()
 
 
-def zip_with_times(path: Path, members: dict[str, tuple[bytes, tuple]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, (data, when) in members.items():
-            archive.writestr(zipfile.ZipInfo(name, when), data)
-    return path
-
-
 @pytest.fixture(scope="module")
 def lms_course(course, tmp_path_factory):
     root = tmp_path_factory.mktemp("lms")
@@ -75,7 +67,7 @@ def run(lms_course: dict, *args: str) -> str:
 @pytest.fixture(scope="module")
 def canvas(lms_course):
     root, correct, naive = lms_course["root"], lms_course["correct"], lms_course["naive"]
-    archive = zip_with_times(root / "canvas.zip", {
+    archive = write_zip(root / "canvas.zip", {
         "doejane_12345_67890_softmax.ipynb": (naive, at(10, 11)),                  # on time, then replaced:
         "doejane_LATE_12345_67891_softmax-1.ipynb": (correct, at(11, 13)),         # 2 started days late: -20 %
         "roebob_LATE_23456_67892_softmax.ipynb": (correct, at(10, 15)),            # late, but has an extension
@@ -137,7 +129,7 @@ def test_an_override_shows_in_exports_and_survives_a_regrade(lms_course, canvas)
 
 def test_moodle_zip_in_moodle_worksheet_out(lms_course):
     root, correct = lms_course["root"], lms_course["correct"]
-    archive = zip_with_times(root / "moodle.zip", {
+    archive = write_zip(root / "moodle.zip", {
         "Jane Doe_1234567_assignsubmission_file/softmax.ipynb": (correct, at(10, 11)),
         "Bob Roe_7654321_assignsubmission_file_softmax.ipynb": (correct, (2025, 3, 10, 12, 5, 0)),  # in grace
         "Ann Lee_5555555_assignsubmission_file/softmax.ipynb": (correct, at(12, 13)),  # 3 days: -30 %
