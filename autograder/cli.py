@@ -19,6 +19,7 @@ from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
 from autograder.ingest import student_id
 from autograder.lms_export import LmsContext, write_gradescope_folder
+from autograder.overrides import adjust as set_adjustment, clear_adjustment
 from autograder.release import LeakError, release as release_assignment
 from autograder.results import Adjustment
 from autograder.roster import COLUMNS as ROSTER_COLUMNS, Person, RosterError, read_roster, roster, save_people
@@ -160,14 +161,14 @@ def adjust(assignment: str, student: str, test: str | None, points: float | None
     name = _assignment(assignment).name
     with Gradebook(db_url) as gradebook:
         if clear:
-            found = gradebook.clear_adjustment(name, student, test)
+            found = clear_adjustment(gradebook, name, student, test)
             _line(f"cleared the override of {student}'s {test or 'total'}" if found else "there was no such override")
             return
         grade = next((g for g in gradebook.grades(name) if g.student == student), None)
         problem = f"no student {student!r} in the gradebook" if grade is None else test and unknown_test(grade, test)
         if problem:
             raise _Failure(problem)
-        gradebook.adjust(name, student, Adjustment(test, points, comment.strip()))
+        set_adjustment(gradebook, name, student, Adjustment(test, points, comment.strip()))
     _line(f"{student}'s {test or 'total'} on {name} is now {points:g} points ({comment.strip()})")
 
 

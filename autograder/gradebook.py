@@ -270,16 +270,10 @@ def _latest_gradings(assignment: str) -> sa.Select[tuple[Grading]]:
     )
 
 
-def _adjustments_of(assignment: str) -> sa.Select[tuple[StoredAdjustment]]:
+def adjustments_of(assignment: str) -> sa.Select[tuple[StoredAdjustment]]:
+    """The instructor's overrides on the assignment (autograder/overrides.py keeps them)."""
     return (sa.select(StoredAdjustment).join(Assignment, Assignment.id == StoredAdjustment.assignment_id)
             .where(Assignment.name == assignment).order_by(StoredAdjustment.test))
-
-
-def _known(session: Session, model: type[Model], name: str) -> Model:
-    row = session.scalars(sa.select(model).filter_by(name=name)).one_or_none()
-    if row is None:
-        raise LookupError(f"no {model.__tablename__[:-1]} {name!r} in the gradebook")
-    return row
 
 
 def _missing(student: str, max_score: float) -> StudentGrade:
@@ -354,6 +348,7 @@ class Gradebook:
             key = {"assignment": run.assignment, "student": student, "content_hash": result.content_hash}
             details = {"path": result.path, "submitted_at": result.submitted_at, "late": result.late}
             submission = _get_or_create(session, Submission, key, **details)
+            submission.late = result.late  # a regrade may bring a new due date or an extension
             grading = Grading(
                 submission=submission,
                 run=run,
@@ -378,28 +373,8 @@ class Gradebook:
             max_score = session.scalar(_gradings_of(assignment, sa.func.max(Grading.max_score))) or 0.0
             students = sorted(session.scalars(sa.select(Student.name)))
             adjusted: dict[str, list[Adjustment]] = {}
-            for row in session.scalars(_adjustments_of(assignment).options(selectinload(StoredAdjustment.student))):
+            for row in session.scalars(adjustments_of(assignment).options(selectinload(StoredAdjustment.student))):
                 adjusted.setdefault(row.student.name, []).append(row.record())
-            return [
-                settle(latest[student].student_grade(), latest[student].penalty_rate, adjusted.get(student, []))
-                if student in latest else settle(_missing(student, max_score), 0.0, adjusted.get(student, []))
-                for student in students
-            ]
-
-    def adjust(self, assignment: str, student: str, adjustment: Adjustment) -> None:
-        """Set (or replace) an instructor's override; it outlives regrades."""
-        with self._writing.begin() as session:
-            key = {"assignment_id": _known(session, Assignment, assignment).id,
-                   "student_id": _known(session, Student, student).id, "test": adjustment.test or ""}
-            row = _get_or_create(session, StoredAdjustment, key, points=0.0, comment="", created_at=_now())
-            row.points, row.comment, row.created_at = adjustment.points, adjustment.comment, _now()
-
-    def clear_adjustment(self, assignment: str, student: str, test: str | None) -> bool:
-        """Remove an override; False when there was none."""
-        query = _adjustments_of(assignment).join(StoredAdjustment.student).where(
-            Student.name == student, StoredAdjustment.test == (test or ""))
-        with self._writing.begin() as session:
-            row = session.scalars(query).one_or_none()
-            if row is not None:
-                session.delete(row)
-            return row is not None
+            graded = {name: (grading.student_grade(), grading.penalty_rate) for name, grading in latest.items()}
+            return [settle(*graded.get(student, (_missing(student, max_score), 0.0)), adjusted.get(student, []))
+                    for student in students]

@@ -13,6 +13,7 @@ from alembic.config import Config
 from autograder.course import Course, CourseError
 from autograder.deadlines import Deadline, parse_deadline
 from autograder.gradebook import MIGRATIONS, Gradebook
+from autograder.overrides import adjust, clear_adjustment
 from autograder.results import Adjustment, SubmissionResult
 from autograder.results import TestOutcome as Outcome
 
@@ -112,9 +113,9 @@ def test_penalty_is_stored_and_taken_from_the_raw_score(gradebook):
 
 
 def test_a_test_override_is_penalised_and_a_total_override_is_final(gradebook):
-    gradebook.adjust("softmax", "alice", Adjustment("test_b", 3.0, "shape bug was the handout's fault"))
-    gradebook.adjust("softmax", "bob", Adjustment(None, 9.5, "oral exam"))
-    gradebook.adjust("softmax", "bob", Adjustment(None, 8.0, "oral exam, second thought"))
+    adjust(gradebook, "softmax", "alice", Adjustment("test_b", 3.0, "shape bug was the handout's fault"))
+    adjust(gradebook, "softmax", "bob", Adjustment(None, 9.5, "oral exam"))
+    adjust(gradebook, "softmax", "bob", Adjustment(None, 8.0, "oral exam, second thought"))
     grades = {g.student: g for g in gradebook.grades("softmax")}
 
     assert standing(gradebook)["alice"] == (6.0, 1.8, 7.2, [6.0, 3.0])
@@ -124,18 +125,18 @@ def test_a_test_override_is_penalised_and_a_total_override_is_final(gradebook):
 
 
 def test_an_override_survives_a_regrade_and_can_be_cleared(gradebook):
-    gradebook.adjust("softmax", "alice", Adjustment(None, 10.0, "regrade request"))
+    adjust(gradebook, "softmax", "alice", Adjustment(None, 10.0, "regrade request"))
     run = gradebook.start_run("softmax", seed=1, tests_hash="t2", environment={})
     gradebook.record(run, "softmax", result("alice"))
     assert standing(gradebook)["alice"][2] == 10.0
-    assert gradebook.clear_adjustment("softmax", "alice", None) is True
-    assert gradebook.clear_adjustment("softmax", "alice", None) is False
+    assert clear_adjustment(gradebook, "softmax", "alice", None) is True
+    assert clear_adjustment(gradebook, "softmax", "alice", None) is False
     assert standing(gradebook)["alice"] == (6.0, 0.0, 6.0, [6.0, 0.0])
 
 
 def test_adjusting_an_unknown_student_writes_nothing(gradebook):
     with pytest.raises(LookupError, match="no student 'zoe'"):
-        gradebook.adjust("softmax", "zoe", Adjustment(None, 1.0, ""))
+        adjust(gradebook, "softmax", "zoe", Adjustment(None, 1.0, ""))
     assert [g.adjustments for g in gradebook.grades("softmax")] == [(), (), ()]
 
 
@@ -159,3 +160,10 @@ def test_migration_0002_upgrades_a_0001_gradebook_keeping_its_grades(tmp_path):
     command.downgrade(config, "0001")
     with sqlite3.connect(tmp_path / "old.sqlite") as connection:
         assert connection.execute("select name, score from students, gradings").fetchall() == [("alice", 4.0)]
+
+
+def test_a_regrade_after_an_extension_clears_the_late_flag_and_penalty(gradebook):
+    assert [(g.late, g.penalty) for g in gradebook.grades("softmax")][0] == (True, 1.2)
+    run = gradebook.start_run("softmax", seed=1, tests_hash="t2", environment={})
+    gradebook.record(run, "softmax", result("alice"))  # the same notebook, now within its extension
+    assert [(g.late, g.penalty) for g in gradebook.grades("softmax")][0] == (False, 0.0)
