@@ -13,7 +13,9 @@
 A submission is late when it comes after its due date (the extension's, if the
 student has one) plus the grace period; its penalty counts the started days or
 hours after the due date. Without a due date, the LMS's own late flag is kept
-and nothing is taken off.
+and nothing is taken off. A submission whose time is unknown (Canvas stamps the
+members of its zip with the time of the download) is late when the LMS flags
+it and the student has no extension, and is charged one started day (or hour).
 """
 
 from __future__ import annotations
@@ -48,18 +50,25 @@ class Deadline:
     def due_for(self, student: str) -> datetime | None:
         return self.extensions.get(student, self.due)
 
-    def assess(self, student: str, submitted_at: datetime, flagged_late: bool) -> Lateness:
-        """The lateness of `student`'s submission at `submitted_at` (`flagged_late`: what the LMS said)."""
+    def assess(self, student: str, submitted_at: datetime | None, flagged_late: bool) -> Lateness:
+        """The lateness of `student`'s submission at `submitted_at` (None: unknown; `flagged_late`: what the
+        LMS said)."""
         due = self.due_for(student)
         if due is None:
             return Lateness(flagged_late, 0.0)
+        if submitted_at is None:
+            late = flagged_late and student not in self.extensions
+            return Lateness(late, self._rate(1) if late else 0.0)
         overdue = submitted_at - due
         if overdue <= self.grace:
             return Lateness(False, 0.0)
+        return Lateness(True, self._rate(math.ceil(overdue / UNITS.get(self.policy, timedelta(days=1)))))
+
+    def _rate(self, started_units: int) -> float:
+        """The share of the score lost for this many started days (or hours) late."""
         if self.policy in UNITS:
-            units = math.ceil(overdue / UNITS[self.policy])
-            return Lateness(True, min(units * self.percent, self.cap) / 100)
-        return Lateness(True, 1.0 if self.policy == "zero" else 0.0)
+            return min(started_units * self.percent, self.cap) / 100
+        return 1.0 if self.policy == "zero" else 0.0
 
 
 def _moment(value: object, what: str) -> datetime:

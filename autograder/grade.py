@@ -97,8 +97,11 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
                                        environment=environment)
     max_score = max((grade.max_score for grade in gradebook.grades(assignment.name)), default=0.0)
 
+    timed = {submission.student: submission.timed for submission in todo}
+
     def store(result: SubmissionResult) -> None:
-        lateness = assignment.deadline.assess(result.student, result.submitted_at, result.late)
+        submitted_at = result.submitted_at if timed[result.student] else None
+        lateness = assignment.deadline.assess(result.student, submitted_at, result.late)
         result = replace(result, late=lateness.late, penalty_rate=lateness.penalty_rate)
         gradebook.record(batch.run_id, assignment.name, result)
         batch.results.append(result)

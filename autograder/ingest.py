@@ -42,6 +42,7 @@ class Submission:
     note: str = ""  # something the instructor should know, e.g. a duplicate
     late: bool = False  # as the LMS's file name says (Canvas' LATE_)
     attempt: tuple[int, ...] = ()  # orders one student's attempts in an LMS download, oldest first
+    timed: bool = True  # whether submitted_at is when it was handed in (not so in a Canvas zip)
 
 
 def student_id(raw: str) -> str:
@@ -180,7 +181,7 @@ def collect(paths: list[Path]) -> Intake:
                 continue
             submission = read_entry(entry, student, naming and naming.submitted_at)
             if naming:
-                submission = replace(submission, late=naming.late, attempt=naming.attempt)
+                submission = replace(submission, late=naming.late, attempt=naming.attempt, timed=naming.timed)
             by_student.setdefault(submission.student, []).append(submission)
     for student, entries in without_notebook.items():
         if student not in by_student and any(parse_name(entry.name) for entry in entries):

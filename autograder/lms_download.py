@@ -59,6 +59,7 @@ class LmsName:
     attempt: tuple[int, ...] = ()  # orders one student's attempts, oldest first
     submitted_at: datetime | None = None
     receipt: bool = False  # Blackboard's .txt receipt: expected, not a submission
+    timed: bool = True  # False: the file's time is not the submission's (Canvas stamps its zip when made)
 
 
 def _tails(name: str) -> list[str]:
@@ -79,7 +80,7 @@ def parse_name(name: str) -> LmsName | None:
         if "/" not in tail and (found := CANVAS.match(tail)):
             resubmission = RESUBMISSION.search(found["filename"] or "")
             attempt = (int(found["attachment"] or 0), int(resubmission[1]) if resubmission else 0)
-            return LmsName("canvas", found["user"], late=bool(found["late"]), attempt=attempt)
+            return LmsName("canvas", found["user"], late=bool(found["late"]), attempt=attempt, timed=False)
     return None
 
 

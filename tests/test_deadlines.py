@@ -63,6 +63,16 @@ def test_other_policies(policy, extra, rate):
     assert lateness.late and lateness.penalty_rate == pytest.approx(rate)
 
 
+@pytest.mark.parametrize("student, flagged, late, rate", [
+    ("carol", True, True, 0.10),    # the LMS says late: one started day
+    ("carol", False, False, 0.0),
+    ("alice", True, False, 0.0),    # her extension is not the LMS's: its flag does not count
+])
+def test_an_unknown_time_trusts_the_lms_flag_for_one_day(student, flagged, late, rate):
+    lateness = deadline().assess(student, None, flagged_late=flagged)
+    assert (lateness.late, lateness.penalty_rate) == (late, pytest.approx(rate))
+
+
 def test_without_a_due_date_the_lms_flag_stands_and_nothing_is_taken():
     lateness = deadline("").assess("carol", DUE, flagged_late=True)
     assert (lateness.late, lateness.penalty_rate) == (True, 0.0)

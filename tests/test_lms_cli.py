@@ -68,10 +68,11 @@ def run(lms_course: dict, *args: str) -> str:
 def canvas(lms_course):
     root, correct, naive = lms_course["root"], lms_course["correct"], lms_course["naive"]
     archive = write_zip(root / "canvas.zip", {
-        "doejane_12345_67890_softmax.ipynb": (naive, at(10, 11)),                  # on time, then replaced:
-        "doejane_LATE_12345_67891_softmax-1.ipynb": (correct, at(11, 13)),         # 2 started days late: -20 %
-        "roebob_LATE_23456_67892_softmax.ipynb": (correct, at(10, 15)),            # late, but has an extension
-        "LATE_anon_Ab3dE_67893_softmax.ipynb": (correct, at(16, 9)),               # 6 days late: capped at -50 %
+        # Canvas stamps every member with the time of the download: only its LATE flag says anything.
+        "doejane_12345_67890_softmax.ipynb": (naive, at(16, 9)),                   # on time, then replaced:
+        "doejane_LATE_12345_67891_softmax-1.ipynb": (correct, at(16, 9)),          # late: one day, -10 %
+        "roebob_LATE_23456_67892_softmax.ipynb": (correct, at(16, 9)),             # late, but has an extension
+        "LATE_anon_Ab3dE_67893_softmax.ipynb": (correct, at(16, 9)),               # late: -10 %
         "smithann_34567_text.html": (b"<p>my answer is in the text box</p>", at(10, 9)),
         "../../escaped_99999_1_softmax.ipynb": (correct, at(10, 9)),
     })
@@ -98,16 +99,16 @@ def test_canvas_zip_in_canvas_csv_out_with_penalties(lms_course, canvas):
 
     title, assignment_id, points, scores = lms_importers.canvas(export(lms_course, canvas["db"], "canvas"))
     assert (title, assignment_id, points) == ("Softmax and its derivatives", "4242", 100.0)
-    assert scores == {"12345": "80.0", "23456": "100.0", "anon_Ab3dE": "50.0", "34567": "0.0", "888": ""}
+    assert scores == {"12345": "90.0", "23456": "100.0", "anon_Ab3dE": "90.0", "34567": "0.0", "888": ""}
     assert not Path(canvas["archive"].parent.parent, "escaped_99999_1_softmax.ipynb").exists()
 
 
 def test_json_export_stores_raw_score_penalty_and_late_flag(lms_course, canvas):
     students = {s["student"]: s for s in json.loads(export(lms_course, canvas["db"], "json"))["students"]}
-    assert (students["jdoe"]["raw_score"], students["jdoe"]["penalty"], students["jdoe"]["score"]) == (100, 20, 80)
-    assert students["jdoe"]["late"] is True and students["jdoe"]["submitted_at"] == "2025-03-11T13:00:00+00:00"
+    assert (students["jdoe"]["raw_score"], students["jdoe"]["penalty"], students["jdoe"]["score"]) == (100, 10, 90)
+    assert students["jdoe"]["late"] is True and students["jdoe"]["submitted_at"] == "2025-03-16T09:00:00+00:00"
     assert (students["broe"]["late"], students["broe"]["penalty"]) == (False, 0.0)
-    assert (students["zed"]["status"], students["anon_Ab3dE"]["penalty"]) == ("missing", 50.0)
+    assert (students["zed"]["status"], students["anon_Ab3dE"]["penalty"]) == ("missing", 10.0)
 
 
 def test_an_override_shows_in_exports_and_survives_a_regrade(lms_course, canvas):
@@ -124,7 +125,7 @@ def test_an_override_shows_in_exports_and_survives_a_regrade(lms_course, canvas)
     assert jdoe["adjustments"] == [{"test": None, "points": 95.0, "comment": "typo fix, not new work"}]
     assert "total set to 95 by the instructor" in export(lms_course, canvas["db"], "moodle")
     run(lms_course, "adjust", "softmax", "jdoe", "--clear", "--db", canvas["db"])
-    assert lms_importers.canvas(export(lms_course, canvas["db"], "canvas"))[3]["12345"] == "80.0"
+    assert lms_importers.canvas(export(lms_course, canvas["db"], "canvas"))[3]["12345"] == "90.0"
 
 
 def test_moodle_zip_in_moodle_worksheet_out(lms_course):

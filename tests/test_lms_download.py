@@ -60,7 +60,7 @@ def test_canvas_download_newest_attempt_late_flag_and_anonymous(canvas_download)
 
     assert list(by_student) == ["12345", "23456", "34567", "45678", "anon_Ab3dE"]
     jane = by_student["12345"]
-    assert (jane.cells, jane.late, jane.error) == (("second = 2",), True, "")
+    assert (jane.cells, jane.late, jane.error, jane.timed) == (("second = 2",), True, "", False)
     assert jane.note.startswith("2 notebooks for 12345: graded the newest") and "hw1-1.ipynb" in jane.note
     assert (by_student["23456"].late, by_student["anon_Ab3dE"].late, by_student["45678"].late) == (True, True, False)
     assert by_student["45678"].cells == ("li = 1",)
