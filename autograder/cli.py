@@ -156,7 +156,8 @@ def adjust(assignment: str, student: str, test: str | None, points: float | None
 
     Example: autograder adjust softmax alice --test test_softmax_large_logits --points 5 --comment "overflow was the handout's bug"
     """
-    if clear == (points is not None) or (points is not None and not comment.strip()):
+    setting = points is not None
+    if clear == setting or (setting and not comment.strip()):
         raise _Failure("give --points X with --comment \"why\", or --clear")
     name = _assignment(assignment).name
     with Gradebook(db_url) as gradebook:
@@ -165,10 +166,14 @@ def adjust(assignment: str, student: str, test: str | None, points: float | None
             _line(f"cleared the override of {student}'s {test or 'total'}" if found else "there was no such override")
             return
         grade = next((g for g in gradebook.grades(name) if g.student == student), None)
-        problem = f"no student {student!r} in the gradebook" if grade is None else test and unknown_test(grade, test)
-        if problem:
+        if grade is None:
+            raise _Failure(f"no student {student!r} in the gradebook")
+        if test and (problem := unknown_test(grade, test)):
             raise _Failure(problem)
-        set_adjustment(gradebook, name, student, Adjustment(test, points, comment.strip()))
+        try:
+            set_adjustment(gradebook, name, student, Adjustment(test, points, comment.strip()))
+        except LookupError as error:
+            raise _Failure(f"{error}: grade {name} first") from None
     _line(f"{student}'s {test or 'total'} on {name} is now {points:g} points ({comment.strip()})")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,3 +73,21 @@ def test_submissions_named_by_lms_id_or_login_become_the_enrolled_student(tmp_pa
     assert [(s.student, s.content_hash) for s in named] == [("broe", "23456"), ("jdoe", "jane.doe"),
                                                             ("stranger", "stranger")]
     assert named[1].note.startswith("2 notebooks for jdoe: graded the newest, jane.doe.ipynb")
+
+
+def test_students_commands_import_update_list_and_refuse_one_line(tmp_path):
+    db = ("--db", f"sqlite:///{tmp_path / 'g.sqlite'}")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "autograder", *args, *db], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120)
+
+    assert "2 students added, 0 updated" in cli("students", "import", str(write(tmp_path, ROSTER))).stdout
+    assert "updated broe" in cli("students", "update", "broe", "--section", "CS101-01", "--login", "bob.roe").stdout
+    listed = cli("students", "list", "--section", "CS101-01").stdout
+    assert "2 students" in listed and "bob.roe" in listed and "jane.doe" in listed
+    refused = cli("students", "import", str(write(tmp_path, "id,name\njdoe,A\njdoe,B\n")))
+    assert refused.returncode == 1 and "line 3: id 'jdoe' appears twice" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    no_grading = cli("adjust", "softmax", "jdoe", "--points", "5", "--comment", "paper copy")
+    assert no_grading.returncode == 1 and "no assignment 'softmax' in the gradebook" in no_grading.stderr
