@@ -169,7 +169,7 @@ def collect(paths: list[Path]) -> Intake:
     """Every submission under `paths` (notebooks, folders, LMS bulk downloads as zips or folders),
     one per student (the newest attempt wins), sorted by student."""
     intake = Intake()
-    by_student: dict[str, list[Submission]] = {}
+    found: list[Submission] = []
     without_notebook: dict[str, list[Entry]] = {}
     for path in paths:
         for entry in _entries(path, intake):
@@ -182,13 +182,14 @@ def collect(paths: list[Path]) -> Intake:
             submission = read_entry(entry, student, naming and naming.submitted_at)
             if naming:
                 submission = replace(submission, late=naming.late, attempt=naming.attempt, timed=naming.timed)
-            by_student.setdefault(submission.student, []).append(submission)
+            found.append(submission)
+    with_notebook = {submission.student for submission in found}
     for student, entries in without_notebook.items():
-        if student not in by_student and any(parse_name(entry.name) for entry in entries):
+        if student not in with_notebook and any(parse_name(entry.name) for entry in entries):
             names = ", ".join(entry.name for entry in entries)
-            by_student[student] = [_refused(student, entries[0].where, entries[0].modified,
-                                            f"{student} handed in no notebook (only {names})")]
-    intake.submissions = newest_per_student(submission for found in by_student.values() for submission in found)
+            found.append(_refused(student, entries[0].where, entries[0].modified,
+                                  f"{student} handed in no notebook (only {names})"))
+    intake.submissions = newest_per_student(found)
     return intake
 
 
