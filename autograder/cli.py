@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,9 +17,15 @@ from autograder.execute import ForkServer, KernelDied, sandbox_layers
 from autograder.export import FORMATS, export as export_grades
 from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
+from autograder.ingest import student_id
+from autograder.lms_export import LmsContext, write_gradescope_folder
+from autograder.overrides import adjust as set_adjustment, clear_adjustment
 from autograder.release import LeakError, release as release_assignment
 from autograder.report import read_quiz_answers, write_reports
+from autograder.results import Adjustment
+from autograder.roster import COLUMNS as ROSTER_COLUMNS, Person, RosterError, read_roster, roster, save_people
 from autograder.sandbox import isolation_gap, what_it_blocks
+from autograder.scoring import unknown_test
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -42,16 +49,20 @@ def _line(text: str, style: str | None = None) -> None:
 
 def _print_batch(name: str, batch: Batch) -> None:
     table = Table(title=name)
-    for column, justify in (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left")):
+    columns = (("student", "left"), ("score", "right"), ("max", "right"), ("status", "left"), ("late", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for result in sorted(batch.results, key=lambda r: r.student):
         style = "red" if result.status == "error" else None
-        table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, style=style)
+        late = f"late, -{result.penalty_rate:.0%}" if result.penalty_rate else "late" if result.late else ""
+        table.add_row(result.student, f"{result.score:g}", f"{result.max_score:g}", result.status, late, style=style)
     if batch.results:
         console.print(table)
         _line(f"grading run {batch.run_id}, seed {batch.seed}")
     for result in batch.failed_to_run:
         _line(f"error {result.message}", style="red")
+    for notice in batch.notices:
+        _line(f"note {notice}", style="yellow")
     graded = len(batch.results) - len(batch.failed_to_run)
     _line(f"{graded} graded, {len(batch.failed_to_run)} failed to run, {len(batch.skipped)} skipped"
           + (" (already graded with these tests; --force regrades)" if batch.skipped else ""))
@@ -102,21 +113,130 @@ def grade(assignment: str, paths: tuple[Path, ...], db_url: str | None, workers:
 @main.command()
 @click.argument("assignment")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File to write (gradescope without --student: a folder, one <student>/results.json each).")
+@click.option("--student", help="Only this student (gradescope: the results.json of one submission).")
 @click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
-def export(assignment: str, fmt: str, output: Path | None, db_url: str | None) -> None:
-    """Export ASSIGNMENT's grades.
+def export(assignment: str, fmt: str, output: Path | None, student: str | None, db_url: str | None) -> None:
+    """Export ASSIGNMENT's grades: final scores (late penalty and overrides applied), missing students blank.
 
-    Example: autograder export softmax --format csv -o softmax.csv
+    Example: autograder export softmax --format canvas -o softmax-canvas.csv
     """
-    name = _assignment(assignment).name
+    found = _assignment(assignment)
     with Gradebook(db_url) as gradebook:
-        text = export_grades(name, gradebook.grades(name), fmt)
+        grades = [g for g in gradebook.grades(found.name) if student in (None, g.student)]
+        context = LmsContext(title=found.title, people=roster(gradebook), columns=found.lms_columns)
+    if student is not None and not grades:
+        raise _Failure(f"no student {student!r} in the gradebook")
+    if fmt == "gradescope" and student is None and output is not None:
+        written = write_gradescope_folder(grades, output)
+        _line(f"wrote {len(written)} results.json files under {output}")
+        return
+    try:
+        text = export_grades(found.name, grades, fmt, context)
+    except ValueError as error:
+        raise _Failure(str(error)) from None
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        output.write_text(text)
-        console.print(f"wrote {output}")
+        output.write_text(text, newline="")
+        _line(f"wrote {output}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("student")
+@click.option("--test", help="The hidden test whose points to set; without it, the student's total.")
+@click.option("--points", type=float, help="The points to give (the test's, or the final total).")
+@click.option("--comment", default="", help="Why: shown in exports and feedback (required with --points).")
+@click.option("--clear", is_flag=True, help="Remove the override instead.")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def adjust(assignment: str, student: str, test: str | None, points: float | None, comment: str, clear: bool,
+           db_url: str | None) -> None:
+    """Override STUDENT's points on one test (--test) or their total on ASSIGNMENT; regrades keep it.
+
+    Example: autograder adjust softmax alice --test test_softmax_large_logits --points 5 --comment "overflow was the handout's bug"
+    """
+    setting = points is not None
+    if clear == setting or (setting and not comment.strip()):
+        raise _Failure("give --points X with --comment \"why\", or --clear")
+    name = _assignment(assignment).name
+    with Gradebook(db_url) as gradebook:
+        if clear:
+            found = clear_adjustment(gradebook, name, student, test)
+            _line(f"cleared the override of {student}'s {test or 'total'}" if found else "there was no such override")
+            return
+        grade = next((g for g in gradebook.grades(name) if g.student == student), None)
+        if grade is None:
+            raise _Failure(f"no student {student!r} in the gradebook")
+        if test and (problem := unknown_test(grade, test)):
+            raise _Failure(problem)
+        try:
+            set_adjustment(gradebook, name, student, Adjustment(test, points, comment.strip()))
+        except LookupError as error:
+            raise _Failure(f"{error}: grade {name} first") from None
+    _line(f"{student}'s {test or 'total'} on {name} is now {points:g} points ({comment.strip()})")
+
+
+@main.group()
+def students() -> None:
+    """The class roster: import it from a CSV, list it, update one student."""
+
+
+@students.command("import")
+@click.argument("roster_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def import_students(roster_csv: Path, db_url: str | None) -> None:
+    """Add or update the students of ROSTER_CSV (columns: id,name,email,lms_id,sis_id,login,section).
+
+    Example: autograder students import roster.csv
+    """
+    try:
+        people = read_roster(roster_csv)
+    except RosterError as error:
+        raise _Failure(str(error)) from None
+    with Gradebook(db_url) as gradebook:
+        added, updated = save_people(gradebook, people)
+    _line(f"{added} students added, {updated} updated from {roster_csv}")
+
+
+@students.command("list")
+@click.option("--section", help="Only this section.")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def list_students(section: str | None, db_url: str | None) -> None:
+    """List the students the gradebook knows.
+
+    Example: autograder students list --section CS101-01
+    """
+    with Gradebook(db_url) as gradebook:
+        people = [p for p in roster(gradebook).values() if section is None or p.section == section]
+    table = Table(title=f"{len(people)} students")
+    for column in ROSTER_COLUMNS:
+        table.add_column(column)
+    for person in people:
+        table.add_row(*(escape(getattr(person, field)) for field in ROSTER_COLUMNS.values()))
+    console.print(table)
+
+
+@students.command("update")
+@click.argument("student")
+@click.option("--name", "full_name", help="Full name, as the LMS shows it.")
+@click.option("--email")
+@click.option("--lms-id", help="The LMS's number: Canvas user id, Moodle participant id.")
+@click.option("--sis-id", help="The institution's id: Canvas SIS User ID, Brightspace OrgDefinedId.")
+@click.option("--login", help="The LMS user name: Canvas SIS Login ID, Blackboard and Brightspace Username.")
+@click.option("--section")
+@click.option("--db", "db_url", envvar="AUTOGRADER_DB", help="SQLAlchemy URL of the gradebook.")
+def update_student(student: str, db_url: str | None, **details: str | None) -> None:
+    """Add STUDENT or change their details.
+
+    Example: autograder students update jdoe --section CS101-02 --email jane.doe@uni.edu
+    """
+    if student != student_id(student):
+        raise _Failure(f"{student!r} is not a safe student id (try {student_id(student)!r})")
+    with Gradebook(db_url) as gradebook:
+        added, _ = save_people(gradebook, [Person(student, **{k: v or "" for k, v in details.items()})])
+    _line(f"{'added' if added else 'updated'} {student}")
 
 
 @main.command()

@@ -6,8 +6,10 @@ import hashlib
 import math
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.deadlines import Deadline, parse_deadline
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -29,6 +31,8 @@ class Assignment:
     solutions: Path
     call_timeout: float
     format: str = "tests"  # one of FORMATS
+    deadline: Deadline = field(default_factory=Deadline)
+    lms_columns: dict[str, str] = field(default_factory=dict)  # [lms]: canvas_id, blackboard_column
 
     @property
     def reference(self) -> Path:
@@ -91,7 +95,12 @@ class Course:
         kind = config.get("format", "tests")
         if kind not in FORMATS:
             raise CourseError(f"{config_path}: format must be one of {', '.join(FORMATS)}, not {kind!r}")
+        try:
+            deadline = parse_deadline(config)
+        except ValueError as error:
+            raise CourseError(f"{config_path}: {error}") from None
+        lms_columns = {str(key): str(value) for key, value in config.get("lms", {}).items()}
         notebook = self.root / "assignments" / folder / str(config.get("notebook", f"{_name_of(folder)}.ipynb"))
         return Assignment(name=_name_of(folder), folder=folder, title=str(config.get("title", folder)),
-                          notebook=notebook, solutions=config_path.parent,
-                          call_timeout=float(call_timeout), format=kind)
+                          notebook=notebook, solutions=config_path.parent, call_timeout=float(call_timeout),
+                          format=kind, deadline=deadline, lms_columns=lms_columns)

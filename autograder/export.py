@@ -1,26 +1,22 @@
-"""Grades as text: the JSON contract of cli.md and a spreadsheet-safe CSV."""
+"""Grades as text: the JSON contract of cli.md, a spreadsheet-safe CSV, and the LMS formats of lms_export."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 
+from autograder.lms_export import LMS_WRITERS, LmsContext, adjustments_text, assignment_max
 from autograder.results import StudentGrade, TestOutcome
+from autograder.spreadsheet import csv_text
 
-CSV_COLUMNS = ("student", "score", "max_score", "status", "late", "submitted_at")
-# A spreadsheet reads a cell beginning with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = ("student", "score", "max_score", "status", "late", "submitted_at", "raw_score", "penalty",
+               "adjustments")
 
 
 def _timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
-
-
-def _assignment_max(grades: list[StudentGrade]) -> float:
-    return max((grade.max_score for grade in grades), default=0.0)
 
 
 def _test_json(test: TestOutcome) -> dict:
@@ -42,23 +38,19 @@ def _student_json(grade: StudentGrade) -> dict:
         "late": grade.late,
         "submitted_at": _timestamp(grade.submitted_at),
         "tests": [_test_json(test) for test in grade.tests],
+        "raw_score": grade.raw_score,
+        "penalty": grade.penalty,
+        "adjustments": [asdict(adjustment) for adjustment in grade.adjustments],
     }
 
 
-def _to_json(assignment: str, grades: list[StudentGrade]) -> str:
+def _to_json(assignment: str, grades: list[StudentGrade], context: LmsContext) -> str:
     document = {
         "assignment": assignment,
-        "max_score": _assignment_max(grades),
+        "max_score": assignment_max(grades),
         "students": [_student_json(grade) for grade in grades],
     }
     return json.dumps(document, indent=2) + "\n"
-
-
-def _safe_cell(value: object) -> object:
-    """Text from the data, quoted so that no spreadsheet runs it as a formula; numbers as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _test_names(grades: list[StudentGrade]) -> list[str]:
@@ -75,26 +67,26 @@ def _csv_row(grade: StudentGrade, test_names: list[str]) -> list[object]:
         grade.status,
         "true" if grade.late else "false",
         _timestamp(grade.submitted_at) or "",
+        grade.raw_score,
+        grade.penalty,
+        adjustments_text(grade),
         *(scores.get(name, "") for name in test_names),
     ]
 
 
-def _to_csv(assignment: str, grades: list[StudentGrade]) -> str:
+def _to_csv(assignment: str, grades: list[StudentGrade], context: LmsContext) -> str:
     test_names = _test_names(grades)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # RFC 4180 line ends (\r\n): write the text to a file opened with newline=""
-    writer.writerow([_safe_cell(cell) for cell in (*CSV_COLUMNS, *test_names)])
-    for grade in grades:
-        writer.writerow([_safe_cell(cell) for cell in _csv_row(grade, test_names)])
-    return buffer.getvalue()
+    return csv_text([(*CSV_COLUMNS, *test_names), *(_csv_row(grade, test_names) for grade in grades)])
 
 
-WRITERS: dict[str, Callable[[str, list[StudentGrade]], str]] = {"json": _to_json, "csv": _to_csv}
+WRITERS: dict[str, Callable[[str, list[StudentGrade], LmsContext], str]] = {
+    **LMS_WRITERS, "csv": _to_csv, "json": _to_json}
 FORMATS = tuple(WRITERS)
 
 
-def export(assignment: str, grades: list[StudentGrade], fmt: str) -> str:
-    """The grades of one assignment as text in the format named, one of FORMATS."""
+def export(assignment: str, grades: list[StudentGrade], fmt: str, context: LmsContext = LmsContext()) -> str:
+    """The grades of one assignment as text in the format named, one of FORMATS; `context` says what the
+    LMS formats need beyond the grades (the roster, the LMS's column ids)."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return WRITERS[fmt](assignment, grades)
+    return WRITERS[fmt](assignment, grades, context)

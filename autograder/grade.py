@@ -1,6 +1,6 @@
 """The grading path, top to bottom: ingest → execute and test → store.
 
-`grade()` reads the submissions, starts the grader processes (each a trusted
+`grade()` reads the submissions (names them as the roster does), starts the grader processes (each a trusted
 pytest host with its own sandboxed fork server) before the gradebook is
 opened, skips what was already graded with the same tests, and records each
 submission in its own transaction as its result comes back. Only this process
@@ -11,7 +11,7 @@ what is missing.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +21,7 @@ from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
 from autograder.nbgrader_format import restore
 from autograder.results import SubmissionResult
+from autograder.roster import as_enrolled
 from autograder.sandbox import ResourceLimits
 
 __all__ = ["Batch", "GradingError", "grade"]
@@ -32,6 +33,7 @@ class Batch:
 
     results: list[SubmissionResult] = field(default_factory=list)
     skipped: list[Submission] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # files passed over, duplicates: one line each
     run_id: int | None = None
     seed: int | None = None
 
@@ -61,7 +63,8 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
           on_result: Callable[[SubmissionResult], None] = lambda result: None,
           on_plan: Callable[[int], None] = lambda count: None) -> Batch:
     """Grade every notebook under `paths` into the gradebook at `db_url`."""
-    submissions = collect(paths)
+    intake = collect(paths)
+    submissions = intake.submissions
     if assignment.format == "nbgrader":
         submissions = restore(assignment, submissions)  # locked cells from the source, no grade cell
     readable = [s for s in submissions if not s.error]
@@ -70,8 +73,9 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
     try:
         layers = graders.require_isolation(insecure) if graders else []
         with Gradebook(db_url) as gradebook:
-            batch = _grade_into(gradebook, graders, assignment, submissions, force, seed,
+            batch = _grade_into(gradebook, graders, assignment, as_enrolled(gradebook, submissions), force, seed,
                                 {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
+            batch.notices = intake.notices + batch.notices
             finished = True
             return batch
     finally:
@@ -83,7 +87,8 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
                 submissions: list[Submission], force: bool, seed: int | None, environment: dict,
                 on_result: Callable[[SubmissionResult], None], on_plan: Callable[[int], None]) -> Batch:
     tests_hash = assignment.tests_hash()
-    batch = Batch(seed=seed if seed is not None else gradebook.assignment_seed(assignment.name))
+    batch = Batch(seed=seed if seed is not None else gradebook.assignment_seed(assignment.name),
+                  notices=[s.note for s in submissions if s.note])
     todo = []
     for submission in submissions:
         done = gradebook.already_graded(assignment.name, submission.student, submission.content_hash, tests_hash)
@@ -95,7 +100,12 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
                                        environment=environment)
     max_score = max((grade.max_score for grade in gradebook.grades(assignment.name)), default=0.0)
 
+    timed = {submission.student: submission.timed for submission in todo}
+
     def store(result: SubmissionResult) -> None:
+        submitted_at = result.submitted_at if timed[result.student] else None
+        lateness = assignment.deadline.assess(result.student, submitted_at, result.late)
+        result = replace(result, late=lateness.late, penalty_rate=lateness.penalty_rate)
         gradebook.record(batch.run_id, assignment.name, result)
         batch.results.append(result)
         on_result(result)

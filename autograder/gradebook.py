@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
 
-from autograder.results import TEST_STATUSES, StudentGrade, SubmissionResult, TestOutcome
+from autograder.results import TEST_STATUSES, Adjustment, StudentGrade, SubmissionResult, TestOutcome
+from autograder.scoring import settle
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
 DEFAULT_URL = "sqlite:///db/gradebook.sqlite"
@@ -77,6 +79,13 @@ class Student(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(unique=True)  # the id submissions carry: a file stem or an LMS login
+    # The roster's fields (autograder/roster.py); empty when the student came only from a submission.
+    full_name: Mapped[str] = mapped_column(server_default="")
+    email: Mapped[str] = mapped_column(server_default="")
+    lms_id: Mapped[str] = mapped_column(server_default="")  # Canvas user id, Moodle participant id
+    sis_id: Mapped[str] = mapped_column(server_default="")  # the institution's id (Canvas SIS, Brightspace)
+    login: Mapped[str] = mapped_column(server_default="")  # the LMS user name (Canvas SIS login, Blackboard)
+    section: Mapped[str] = mapped_column(server_default="")
 
 
 class Assignment(Base):
@@ -149,6 +158,7 @@ class Grading(Base):
     message: Mapped[str] = mapped_column(sa.Text)
     log: Mapped[str] = mapped_column(sa.Text)
     graded_at: Mapped[datetime]
+    penalty_rate: Mapped[float] = mapped_column(server_default="0")  # share of the score lost for lateness
 
     submission: Mapped[Submission] = relationship()
     run: Mapped[Run] = relationship()
@@ -165,7 +175,28 @@ class Grading(Base):
             submitted_at=submission.submitted_at,
             message=self.message,
             tests=[test.outcome() for test in self.tests],
+            raw_score=self.score,
         )
+
+
+class StoredAdjustment(Base):
+    """An instructor's override of one test's points (`test` named) or of the total (`test` empty)."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (sa.UniqueConstraint("assignment_id", "student_id", "test"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"))
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"))
+    test: Mapped[str]
+    points: Mapped[float]
+    comment: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+    student: Mapped[Student] = relationship()
+
+    def record(self) -> Adjustment:
+        return Adjustment(self.test or None, self.points, self.comment)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -239,6 +270,12 @@ def _latest_gradings(assignment: str) -> sa.Select[tuple[Grading]]:
     )
 
 
+def adjustments_of(assignment: str) -> sa.Select[tuple[StoredAdjustment]]:
+    """The instructor's overrides on the assignment (autograder/overrides.py keeps them)."""
+    return (sa.select(StoredAdjustment).join(Assignment, Assignment.id == StoredAdjustment.assignment_id)
+            .where(Assignment.name == assignment).order_by(StoredAdjustment.test))
+
+
 def _missing(student: str, max_score: float) -> StudentGrade:
     return StudentGrade(student, "missing", 0.0, max_score, False, None, "", [])
 
@@ -261,6 +298,11 @@ class Gradebook:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def session(self, write: bool = False) -> AbstractContextManager[Session]:
+        """A session for modules that keep their own queries (autograder/roster.py); a writing one commits
+        on leaving, all or nothing."""
+        return self._writing.begin() if write else self._reading()
 
     def assignment_seed(self, assignment: str) -> int:
         """The assignment's seed for hidden tests, drawn at random the first time it is asked for."""
@@ -306,6 +348,7 @@ class Gradebook:
             key = {"assignment": run.assignment, "student": student, "content_hash": result.content_hash}
             details = {"path": result.path, "submitted_at": result.submitted_at, "late": result.late}
             submission = _get_or_create(session, Submission, key, **details)
+            submission.late = result.late  # a regrade may bring a new due date or an extension
             grading = Grading(
                 submission=submission,
                 run=run,
@@ -316,6 +359,7 @@ class Gradebook:
                 message=result.message,
                 log=result.log,
                 graded_at=_now(),
+                penalty_rate=result.penalty_rate,
                 tests=[TestResult(position=position, **asdict(test)) for position, test in enumerate(result.tests)],
             )
             session.add(grading)
@@ -327,13 +371,16 @@ class Gradebook:
                     for grading in session.scalars(_latest_gradings(assignment))}
 
     def grades(self, assignment: str) -> list[StudentGrade]:
-        """Every known student's standing on the assignment, sorted by student id."""
+        """Every known student's standing on the assignment, sorted by student id: late penalty and
+        adjustments applied (`score` is final, `raw_score` what the hidden tests gave)."""
         with self._reading() as session:
             gradings = session.scalars(_latest_gradings(assignment))
             latest = {grading.submission.student.name: grading for grading in gradings}
             max_score = session.scalar(_gradings_of(assignment, sa.func.max(Grading.max_score))) or 0.0
             students = sorted(session.scalars(sa.select(Student.name)))
-            return [
-                latest[student].student_grade() if student in latest else _missing(student, max_score)
-                for student in students
-            ]
+            adjusted: dict[str, list[Adjustment]] = {}
+            for row in session.scalars(adjustments_of(assignment).options(selectinload(StoredAdjustment.student))):
+                adjusted.setdefault(row.student.name, []).append(row.record())
+            graded = {name: (grading.student_grade(), grading.penalty_rate) for name, grading in latest.items()}
+            return [settle(*graded.get(student, (_missing(student, max_score), 0.0)), adjusted.get(student, []))
+                    for student in students]

@@ -1,7 +1,9 @@
 """Find student notebooks and read their code cells, refusing bad files one by one.
 
-A path is a notebook (the student is its stem) or a folder holding
-`<student>.ipynb` files or `<student>/<anything>.ipynb` folders. Each file
+A path is a notebook (the student is its stem), a folder holding
+`<student>.ipynb` files or `<student>/<anything>.ipynb` folders, or an LMS's
+bulk download (a zip or its unpacked folder, autograder/lms_download.py) whose
+file names say the student, the attempt and whether it was late. Each file
 becomes a `Submission`: either its code cells, or an `error` that names the
 file and what is wrong with it. Stored outputs are dropped unread into the
 grading path: they are never executed and never trusted.
@@ -13,11 +15,15 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+
+from autograder.lms_download import Entry, LmsName, archive_entries, file_entry, folder_entries, parse_name
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_STUDENT_ID = 64
@@ -34,7 +40,9 @@ class Submission:
     cells: tuple[str, ...] = ()
     error: str = ""  # why it cannot be graded; empty when it was read
     note: str = ""  # something the instructor should know, e.g. a duplicate
-    late: bool = False
+    late: bool = False  # as the LMS's file name says (Canvas' LATE_)
+    attempt: tuple[int, ...] = ()  # orders one student's attempts in an LMS download, oldest first
+    timed: bool = True  # whether submitted_at is when it was handed in (not so in a Canvas zip)
 
 
 def student_id(raw: str) -> str:
@@ -94,16 +102,21 @@ def read_submission(path: Path, student: str | None = None) -> Submission:
     """Read one notebook file into a Submission; never raises for a bad file."""
     student = student or student_id(path.stem)
     try:
-        stat = path.stat()
+        entry = file_entry(path, path.name)
     except OSError as error:
         return _refused(student, path, datetime.now(timezone.utc), f"cannot be read ({error.strerror})")
-    submitted_at = datetime.fromtimestamp(stat.st_mtime, timezone.utc)
-    if stat.st_size > MAX_NOTEBOOK_BYTES:
-        return _refused(student, path, submitted_at,
-                        f"the notebook is {_megabytes(stat.st_size)}, over the {_megabytes(MAX_NOTEBOOK_BYTES)} "
-                        "limit (clear its outputs and submit again)", f"{path}:{stat.st_size}".encode())
+    return read_entry(entry, student)
+
+
+def read_entry(entry: Entry, student: str, submitted_at: datetime | None = None) -> Submission:
+    """Read one notebook of a download (a file or an archive member); never raises for a bad one."""
+    path, submitted_at = entry.where, submitted_at or entry.modified
+    if entry.size > MAX_NOTEBOOK_BYTES:
+        return _refused(student, path, submitted_at, f"the notebook is {_megabytes(entry.size)}, over the "
+                        f"{_megabytes(MAX_NOTEBOOK_BYTES)} limit (clear its outputs and submit again)",
+                        f"{path}:{entry.size}".encode())
     try:
-        raw = path.read_bytes()
+        raw = entry.read(MAX_NOTEBOOK_BYTES)
         notebook = _parse(raw)
     except OSError as error:
         return _refused(student, path, submitted_at, f"cannot be read ({error.strerror})")
@@ -113,33 +126,83 @@ def read_submission(path: Path, student: str | None = None) -> Submission:
     return Submission(student, path, _code_hash(cells), submitted_at, cells)
 
 
-def _notebooks_in(folder: Path) -> list[tuple[str, Path]]:
-    """(raw student name, notebook) pairs for DIR/<student>.ipynb and DIR/<student>/*.ipynb."""
-    found = []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_symlink():
-            continue
-        if entry.is_file() and entry.suffix == ".ipynb":
-            found.append((entry.stem, entry))
-        elif entry.is_dir() and not entry.name.startswith("."):
-            found.extend((entry.name, nb) for nb in sorted(entry.glob("*.ipynb"))
-                         if nb.is_file() and not nb.is_symlink() and ".ipynb_checkpoints" not in nb.parts)
-    return found
+@dataclass
+class Intake:
+    """What the paths hold: one submission per student, and a line for each file passed over."""
+
+    submissions: list[Submission] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
-def collect(paths: list[Path]) -> list[Submission]:
-    """Every submission under `paths`, one per student (the newest file wins), sorted by student."""
-    by_student: dict[str, list[Submission]] = {}
+def _entries(path: Path, intake: Intake) -> list[Entry]:
+    if path.is_dir():
+        return folder_entries(path)
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        try:
+            entries, problems = archive_entries(path)
+        except OSError as error:
+            entries, problems = [], [f"{path}: {error.strerror}: skipped"]
+        intake.notices.extend(problems)
+        return entries
+    try:
+        return [file_entry(path, path.name)]
+    except OSError as error:  # graded as an error that names the file
+        return [_unreadable(path, error)]
+
+
+def _unreadable(path: Path, error: OSError) -> Entry:
+    def fail(limit: int) -> bytes:
+        raise error
+
+    return Entry(path.name, path, 0, datetime.now(timezone.utc), fail)
+
+
+def _owner(entry: Entry) -> tuple[str, LmsName | None]:
+    """The student an entry belongs to: the LMS's id in its name, else DIR/<student>.ipynb or
+    DIR/<student>/<anything>."""
+    naming = parse_name(entry.name)
+    parts = entry.name.split("/")
+    return student_id(naming.user if naming else parts[0] if len(parts) > 1 else Path(parts[0]).stem), naming
+
+
+def collect(paths: list[Path]) -> Intake:
+    """Every submission under `paths` (notebooks, folders, LMS bulk downloads as zips or folders),
+    one per student (the newest attempt wins), sorted by student."""
+    intake = Intake()
+    found: list[Submission] = []
+    without_notebook: dict[str, list[Entry]] = {}
     for path in paths:
-        pairs = _notebooks_in(path) if path.is_dir() else [(path.stem, path)]
-        for raw_name, notebook in pairs:
-            submission = read_submission(notebook, student_id(raw_name))
-            by_student.setdefault(submission.student, []).append(submission)
+        for entry in _entries(path, intake):
+            student, naming = _owner(entry)
+            if not entry.is_notebook:
+                if not (naming and naming.receipt):
+                    intake.notices.append(f"{entry.where}: not a notebook: skipped")
+                without_notebook.setdefault(student, []).append(entry)
+                continue
+            submission = read_entry(entry, student, naming and naming.submitted_at)
+            if naming:
+                submission = replace(submission, late=naming.late, attempt=naming.attempt, timed=naming.timed)
+            found.append(submission)
+    with_notebook = {submission.student for submission in found}
+    for student, entries in without_notebook.items():
+        if student not in with_notebook and any(parse_name(entry.name) for entry in entries):
+            names = ", ".join(entry.name for entry in entries)
+            found.append(_refused(student, entries[0].where, entries[0].modified,
+                                  f"{student} handed in no notebook (only {names})"))
+    intake.submissions = newest_per_student(found)
+    return intake
+
+
+def newest_per_student(submissions: Iterable[Submission]) -> list[Submission]:
+    """One submission per student, the newest attempt, sorted by student; a note names the others."""
+    by_student: dict[str, list[Submission]] = {}
+    for submission in submissions:
+        by_student.setdefault(submission.student, []).append(submission)
     return [_newest(found) for _, found in sorted(by_student.items())]
 
 
 def _newest(found: list[Submission]) -> Submission:
-    newest = max(found, key=lambda s: (s.submitted_at, str(s.path)))
+    newest = max(found, key=lambda s: (s.attempt, s.submitted_at, str(s.path)))
     if len(found) == 1:
         return newest
     others = ", ".join(str(s.path) for s in found if s is not newest)

@@ -35,6 +35,7 @@ class SubmissionResult:
     message: str = ""
     log: str = ""
     tests: list[TestOutcome] = field(default_factory=list)
+    penalty_rate: float = 0.0  # the share of the score lost for lateness (autograder/deadlines.py)
 
     @property
     def score(self) -> float:
@@ -64,3 +65,4 @@ class StudentGrade:
     tests: list[TestOutcome]
     penalty: float = 0.0  # points taken off for lateness; `score` is after the penalty and adjustments
     adjustments: tuple[Adjustment, ...] = ()
+    raw_score: float = 0.0  # what the hidden tests gave, before overrides and penalty

@@ -151,7 +151,9 @@ def statuses(entry: dict) -> dict[str, str]:
 
 def test_json_export_has_the_documented_shape(mixed):
     entry = mixed["students"]["correct"]
-    assert set(entry) == {"student", "score", "max_score", "status", "late", "submitted_at", "tests"}
+    assert set(entry) == {"student", "score", "max_score", "status", "late", "submitted_at", "tests",
+                          "raw_score", "penalty", "adjustments"}
+    assert (entry["raw_score"], entry["penalty"], entry["adjustments"]) == (100.0, 0.0, [])
     assert set(entry["tests"][0]) == {"name", "score", "max_score", "status", "message"}
     assert entry["submitted_at"].endswith("+00:00") and entry["late"] is False
 

@@ -58,6 +58,9 @@ def test_json_has_the_shape_of_the_cli_contract() -> None:
             {"name": "stable", "score": 5.0, "max_score": 5.0, "status": "passed", "message": ""},
             {"name": "gpu", "score": 0.0, "max_score": 5.0, "status": "skipped", "message": "no GPU"},
         ],
+        "raw_score": 0.0,
+        "penalty": 0.0,
+        "adjustments": [],
     }
     assert datetime.fromisoformat(alice["submitted_at"]) == SUBMITTED
     assert [(s["student"], s["status"], s["late"]) for s in document["students"]] == [
@@ -84,6 +87,9 @@ def test_csv_has_one_row_per_student_and_one_column_per_test() -> None:
         "status",
         "late",
         "submitted_at",
+        "raw_score",
+        "penalty",
+        "adjustments",
         "stable",
         "gpu",
         "quiz_q1",
@@ -95,6 +101,9 @@ def test_csv_has_one_row_per_student_and_one_column_per_test() -> None:
         "status": "graded",
         "late": "false",
         "submitted_at": "2025-03-03T09:30:00+00:00",
+        "raw_score": "0.0",
+        "penalty": "0.0",
+        "adjustments": "",
         "stable": "5.0",
         "gpu": "0.0",
         "quiz_q1": "",
@@ -116,6 +125,7 @@ def test_csv_neutralises_formulas_in_the_data(student: str) -> None:
 
 
 def test_an_unknown_format_names_the_choices() -> None:
-    with pytest.raises(ValueError, match=r"unknown export format 'xlsx'; choose one of: json, csv"):
+    with pytest.raises(ValueError, match=r"unknown export format 'xlsx'; choose one of: canvas, moodle, "
+                                         r"blackboard, brightspace, gradescope, csv, json"):
         export("softmax", GRADES, "xlsx")
-    assert FORMATS == ("json", "csv")
+    assert FORMATS == ("canvas", "moodle", "blackboard", "brightspace", "gradescope", "csv", "json")

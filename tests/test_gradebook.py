@@ -23,7 +23,7 @@ from autograder.results import StudentGrade, SubmissionResult
 from autograder.results import TestOutcome as Outcome  # renamed: pytest would take Test* for a test class
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = {"students", "assignments", "submissions", "runs", "gradings", "test_results"}
+TABLES = {"students", "assignments", "submissions", "runs", "gradings", "test_results", "adjustments"}
 MONDAY = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
@@ -82,7 +82,7 @@ def test_migration_creates_the_schema_in_a_new_folder(gradebook: Gradebook, tmp_
     assert (tmp_path / "nested" / "gradebook.sqlite").is_file()
     assert set(inspect(gradebook.engine).get_table_names()) == TABLES | {"alembic_version"}
     with gradebook.engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
 
 
 def test_orm_metadata_agrees_with_the_migrated_schema(gradebook: Gradebook) -> None:
@@ -108,7 +108,7 @@ def test_record_and_grades_round_trip(gradebook: Gradebook) -> None:
     gradebook.record(start(gradebook), "softmax", result)
 
     [grade] = gradebook.grades("softmax")
-    assert grade == StudentGrade("alice", "graded", 2.0, 4.5, True, MONDAY, "ok", tests)
+    assert grade == StudentGrade("alice", "graded", 2.0, 4.5, True, MONDAY, "ok", tests, raw_score=2.0)
     assert grade.submitted_at.tzinfo == UTC
 
 
@@ -162,7 +162,7 @@ def test_students_without_a_submission_are_missing(gradebook: Gradebook) -> None
 
     assert gradebook.grades("softmax") == [
         StudentGrade("bob", "missing", 0.0, 10.0, False, None, "", []),
-        StudentGrade("carol", "graded", 1.0, 10.0, False, MONDAY, "", outcomes(1.0)),
+        StudentGrade("carol", "graded", 1.0, 10.0, False, MONDAY, "", outcomes(1.0), raw_score=1.0),
     ]
     assert [grade.max_score for grade in gradebook.grades("unknown")] == [0.0, 0.0]
 

@@ -203,7 +203,7 @@ def test_collect_reads_files_and_folders_and_skips_checkpoints_and_symlinks(tmp_
     (tmp_path / "carol").mkdir()
     (tmp_path / "carol" / "linked.ipynb").symlink_to(tmp_path / "alice.ipynb")
 
-    submissions = collect([tmp_path])
+    submissions = collect([tmp_path]).submissions
 
     assert [(s.student, s.cells, s.note) for s in submissions] == [
         ("alice", ("a = 1",), ""), ("bob", ("b = 1",), ""), ("carol", ("c = 1",), "")]
@@ -218,7 +218,7 @@ def test_newest_of_two_notebooks_wins_with_a_note(tmp_path, make_notebook, newer
     set_mtime(paths[older], 1_700_000_000)
     set_mtime(paths[newer], 1_700_000_100)
 
-    (submission,) = collect([tmp_path])
+    (submission,) = collect([tmp_path]).submissions
 
     assert submission.cells == (f"source = {newer!r}",)
     assert submission.note == (f"2 notebooks for alice: graded the newest, {paths[newer]}, "
@@ -230,7 +230,7 @@ def test_collect_takes_a_single_file_and_sorts_by_student(tmp_path, make_noteboo
     make_notebook(tmp_path / "batch", "y = 1", name="yann.ipynb")
     make_notebook(tmp_path / "batch", "a = 1", name="-adam.ipynb")
 
-    submissions = collect([single, tmp_path / "batch"])
+    submissions = collect([single, tmp_path / "batch"]).submissions
 
     assert [(s.student, s.path) for s in submissions] == [
         ("adam", tmp_path / "batch" / "-adam.ipynb"), ("yann", tmp_path / "batch" / "yann.ipynb"),
@@ -243,7 +243,7 @@ def test_collect_reports_each_bad_file_by_its_path(tmp_path, make_notebook):
     empty = write_bytes(tmp_path, "empty.ipynb", b"")
     missing = tmp_path / "absent.ipynb"
 
-    submissions = {s.student: s for s in collect([tmp_path, missing])}
+    submissions = {s.student: s for s in collect([tmp_path, missing]).submissions}
 
     assert submissions["good"].error == ""
     assert_refused(submissions["broken"], broken, "is it truncated?")

@@ -196,7 +196,7 @@ def test_no_grade_cell_is_sent_to_the_child(nbgrader_course, fork_server, monkey
 
     monkeypatch.setattr(execute._wire, "send", spy)
     assignment = Course(nbgrader_course).assignment("squares")
-    submissions = restore(assignment, collect([nbgrader_course / "submissions"]))
+    submissions = restore(assignment, collect([nbgrader_course / "submissions"]).submissions)
     results = []
     run_hidden_tests(assignment, submissions, fork_server, seed=1, timeout=20, on_graded=results.append)
     assert len(sent) >= len(SUBMISSIONS) and {r.student: r.score for r in results}["correct"] == 6.0
