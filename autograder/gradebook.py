@@ -25,6 +25,7 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGM
                   "PRAGMA foreign_keys=ON")
 GRADING_STATUSES = ("graded", "error")
 BEGIN_OPTION = "sqlite_begin"  # execution option: how a SQLite transaction begins
+POSTGRES_DRIVER = "postgresql+psycopg"
 
 # Explicit constraint names, so that migrations can address them on every backend.
 NAMING_CONVENTION = {
@@ -182,8 +183,34 @@ def _on_sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def sqlalchemy_url(url: str) -> sa.URL:
+    """The URL with its driver: a bare `postgresql://` means psycopg 3, the driver this package installs."""
+    parsed = sa.make_url(url)
+    return parsed.set(drivername=POSTGRES_DRIVER) if parsed.drivername == "postgresql" else parsed
+
+
+def _nul_free_dumper(base: type) -> type:
+    """A psycopg dumper of str that writes NUL characters (which PostgreSQL text refuses) as U+FFFD."""
+
+    class NulFreeDumper(base):  # type: ignore[valid-type, misc]
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd"))
+
+    return NulFreeDumper
+
+
+def _on_postgres_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Student output and messages may hold NUL characters; SQLite stores them, PostgreSQL text cannot.
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    for base in (StrDumperUnknown, StrBinaryDumper):
+        dbapi_connection.adapters.register_dumper(str, _nul_free_dumper(base))
+
+
 def _create_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "connect", _on_postgres_connect)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -204,10 +231,18 @@ Model = TypeVar("Model", bound=Base)
 
 
 def _get_or_create(session: Session, model: type[Model], key: dict[str, Any], **defaults: Any) -> Model:
-    row = session.scalars(sa.select(model).filter_by(**key)).one_or_none()
-    if row is None:
-        row = model(**key, **defaults)
-        session.add(row)
+    """The row with `key`, inserted if absent; a writer that inserted it meanwhile wins (PostgreSQL takes
+    no write lock up front, unlike SQLite's BEGIN IMMEDIATE), and its row is returned."""
+    query = sa.select(model).filter_by(**key)
+    row = session.scalars(query).one_or_none()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = model(**key, **defaults)
+            session.add(row)
+    except sa.exc.IntegrityError:
+        row = session.scalars(query).one()
     return row
 
 
