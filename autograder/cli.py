@@ -87,14 +87,17 @@ def main() -> None:
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True,
               help="Where hidden tests put tensors; GPU-only tests are skipped on cpu.")
 @click.option("--insecure", is_flag=True, help="Grade even where the sandbox cannot isolate files and network.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Grade on the workers of this Dask scheduler (--workers graders on each); only this "
+                   "process writes the gradebook.")
 def grade(assignment: str, paths: tuple[Path, ...], db_url: str | None, workers: int, timeout: float,
-          force: bool, seed: int | None, device: str, insecure: bool) -> None:
+          force: bool, seed: int | None, device: str, insecure: bool, scheduler: str | None) -> None:
     """Grade the notebooks in PATHS for ASSIGNMENT.
 
     Example: autograder grade softmax submissions/
     """
     batch = _run_grading(assignment, list(paths), db_url=db_url, workers=workers, timeout=timeout,
-                         force=force, seed=seed, device=device, insecure=insecure)
+                         force=force, seed=seed, device=device, insecure=insecure, scheduler=scheduler)
     _print_batch(assignment, batch)
 
 

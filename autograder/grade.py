@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.course import Assignment
+from autograder.distributed import DaskGraders
 from autograder.gradebook import Gradebook
 from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
@@ -58,17 +59,23 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
           timeout: float = 60.0, force: bool = False, seed: int | None = None, device: str = "auto",
           limits: ResourceLimits = ResourceLimits(), insecure: bool = False,
           on_result: Callable[[SubmissionResult], None] = lambda result: None,
-          on_plan: Callable[[int], None] = lambda count: None) -> Batch:
-    """Grade every notebook under `paths` into the gradebook at `db_url`."""
+          on_plan: Callable[[int], None] = lambda count: None, scheduler: str | None = None) -> Batch:
+    """Grade every notebook under `paths` into the gradebook at `db_url`, on the Dask cluster of
+    `scheduler` if one is given (`workers` graders on each of its workers), else here."""
     submissions = collect(paths)
     readable = [s for s in submissions if not s.error]
-    graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device) if readable else None
+    graders: Graders | DaskGraders | None = None
+    if readable and scheduler:
+        graders = DaskGraders(scheduler, assignment, workers, timeout, limits, device, insecure)
+    elif readable:
+        graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device)
     finished = False
     try:
         layers = graders.require_isolation(insecure) if graders else []
+        environment = {**_environment(workers, timeout, device), "sandbox": layers, "scheduler": scheduler}
         with Gradebook(db_url) as gradebook:
-            batch = _grade_into(gradebook, graders, assignment, submissions, force, seed,
-                                {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
+            batch = _grade_into(gradebook, graders, assignment, submissions, force, seed, environment,
+                                on_result, on_plan)
             finished = True
             return batch
     finally:
@@ -76,7 +83,7 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
             graders.close(finished)
 
 
-def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assignment,
+def _grade_into(gradebook: Gradebook, graders: Graders | DaskGraders | None, assignment: Assignment,
                 submissions: list[Submission], force: bool, seed: int | None, environment: dict,
                 on_result: Callable[[SubmissionResult], None], on_plan: Callable[[int], None]) -> Batch:
     tests_hash = assignment.tests_hash()

@@ -99,7 +99,7 @@ class Graders:
 
     def grade(self, submissions: list[Submission], seed: int) -> Iterator[SubmissionResult]:
         """Results of every submission, chunk by chunk as the graders finish them."""
-        chunks = _chunks(submissions, len(self.processes))
+        chunks = chunk_submissions(submissions, len(self.processes))
         for chunk in chunks:
             self.tasks.put((seed, chunk))
         for _ in chunks:
@@ -132,6 +132,7 @@ class Graders:
         self.server.close()
 
 
-def _chunks(submissions: list[Submission], workers: int) -> list[list[Submission]]:
+def chunk_submissions(submissions: list[Submission], workers: int) -> list[list[Submission]]:
+    """Chunks of at most 32 submissions, about four per worker, so that the last ones finish together."""
     size = max(1, min(32, math.ceil(len(submissions) / (workers * 4))))  # one pytest session a chunk
     return [submissions[i:i + size] for i in range(0, len(submissions), size)]
