@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from autograder.check import check as check_notebook
 from autograder.course import Course, CourseError
-from autograder.execute import ForkServer, sandbox_layers
 from autograder.export import FORMATS, export as export_grades
-from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
-from autograder.release import LeakError, release as release_assignment
-from autograder.sandbox import isolation_gap, what_it_blocks
+
+# The grading machinery (NumPy, pytest, nbformat, the sandbox) is imported by the commands that run
+# it, so that `export` on a class of thousands does not pay for it at start-up.
+if TYPE_CHECKING:
+    from autograder.grade import Batch
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -57,6 +58,8 @@ def _print_batch(name: str, batch: Batch) -> None:
 
 
 def _run_grading(name: str, paths: list[Path], **options) -> Batch:
+    from autograder.grade import GradingError, grade as grade_batch
+
     assignment = _assignment(name)
     columns = (TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -129,6 +132,8 @@ def check(notebook: Path, timeout: float) -> None:
 
     Example: autograder check softmax.ipynb
     """
+    from autograder.check import check as check_notebook
+
     with console.status(f"running {notebook.name} in the sandbox"):
         report = check_notebook(notebook, timeout=timeout)
     if report.error:
@@ -153,6 +158,9 @@ def doctor() -> None:
 
     Example: autograder doctor
     """
+    from autograder.execute import ForkServer, sandbox_layers
+    from autograder.sandbox import isolation_gap, what_it_blocks
+
     with console.status("starting the sandbox"), ForkServer() as server:
         layers = sandbox_layers(server)
     table = Table(title="sandbox layers on this machine")
@@ -177,6 +185,8 @@ def release(assignment: str, output: Path) -> None:
 
     Example: autograder release softmax -o release/
     """
+    from autograder.release import LeakError, release as release_assignment
+
     try:
         folder = release_assignment(_assignment(assignment), output)
     except LeakError as error:

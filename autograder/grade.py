@@ -97,7 +97,7 @@ def _grade_into(gradebook: Gradebook, graders: Graders | DaskGraders | None, ass
         return batch
     batch.run_id = gradebook.start_run(assignment.name, seed=batch.seed, tests_hash=tests_hash,
                                        environment=environment)
-    max_score = max((grade.max_score for grade in gradebook.grades(assignment.name)), default=0.0)
+    max_score = gradebook.max_score(assignment.name)
 
     def store(result: SubmissionResult) -> None:
         gradebook.record(batch.run_id, assignment.name, result)
