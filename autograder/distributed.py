@@ -113,17 +113,16 @@ def _pool(job: dict[str, Any]) -> tuple[Graders, list[str]]:
     """This worker's pool for the job, started (and the previous one stopped) when the job differs."""
     key = hashlib.sha256(repr(sorted((k, v) for k, v in job.items() if k != "files")).encode()).hexdigest()
     if key not in _pools:
-        for graders, _ in _pools.values():
-            graders.close(finished=True)
-        _pools.clear()
+        _close_pools()
         _pools[key] = _pool_owner.submit(_start_pool, job).result()
     return _pools[key]
 
 
 @atexit.register
-def _close_pools() -> None:
+def _close_pools(finished: bool = True) -> None:
     for graders, _ in _pools.values():
-        graders.close(finished=True)
+        graders.close(finished)
+    _pools.clear()
 
 
 def grade_on_worker(job: dict[str, Any], records: list[dict[str, Any]], seed: int) -> dict[str, Any]:
@@ -137,6 +136,8 @@ def grade_on_worker(job: dict[str, Any], records: list[dict[str, Any]], seed: in
             submissions = [submission_from_record(record) for record in records]
             results = [result_record(result) for result in graders.grade(submissions, seed)]
     except GradingError as error:
+        with _pool_lock:
+            _close_pools(finished=False)  # a pool that failed mid-chunk may hold that chunk's leftovers: start afresh
         return {"error": str(error)}
     return {"layers": layers, "results": results}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gc
 import json
 import os
-from contextlib import contextmanager
-from itertools import groupby
-from operator import itemgetter
 import secrets
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 

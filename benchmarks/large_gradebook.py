@@ -99,28 +99,29 @@ def main() -> None:
             filling = timed(lambda: fill(gradebook, options.students, options.tests))
             loading = timed(lambda: gradebook.grades(ASSIGNMENT), RUNS)
             grades = gradebook.grades(ASSIGNMENT)
-            rows = [("library: Gradebook.grades", loading)]
+            rows = [("library: Gradebook.grades", loading, None)]
             for fmt in ("json", "csv"):
                 rows.append((f"library: grades + export {fmt}",
-                             loading + timed(lambda: export(ASSIGNMENT, grades, fmt), RUNS)))
+                             loading + timed(lambda: export(ASSIGNMENT, grades, fmt), RUNS), None))
         assert len(json.loads(export(ASSIGNMENT, grades, "json"))["students"]) == options.students
         startup = cli("--version")
         for fmt in ("json", "csv"):
-            rows.append((f"`autograder export --format {fmt}`", cli("export", ASSIGNMENT, "--format", fmt, "--db", url,
-                                                                     "-o", str(work / f"grades.{fmt}"))))
+            seconds = cli("export", ASSIGNMENT, "--format", fmt, "--db", url, "-o", str(work / f"grades.{fmt}"))
+            rows.append((f"`autograder export --format {fmt}`", seconds, seconds - startup))
         report = report_hook(url, work / "report")
         if report is not None:
-            rows.append(("`autograder report`", report))
+            rows.append(("`autograder report`", report, report - startup))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     backend = url.split(":", 1)[0]
     print(f"{options.students:,} submissions × {options.tests} tests ({options.students * options.tests:,} test "
           f"results) in {backend}, filled in bulk in {filling:.1f} s; `autograder --version` alone takes "
           f"{startup:.2f} s.\n")
-    print("| what (median of 3) | seconds | vs the 2 s target |")
-    print("|---|---:|---:|")
-    for what, seconds in rows:
-        print(f"| {what} | {seconds:.2f} | {seconds / 2:.0%} |")
+    print("| what (median of 3) | seconds | of the 2 s target | after the CLI's start-up (s) |")
+    print("|---|---:|---:|---:|")
+    for what, seconds, after_startup in rows:
+        beyond = "" if after_startup is None else f"{after_startup:.2f}"
+        print(f"| {what} | {seconds:.2f} | {seconds / 2:.0%} | {beyond} |")
     if report is None:
         print("\n`autograder report` is not in this checkout yet: report_hook() times it once it is.")
 
