@@ -5,7 +5,8 @@ pytest host with its own sandboxed fork server) before the gradebook is
 opened, skips what was already graded with the same tests, and records each
 submission in its own transaction as its result comes back. Only this process
 writes the gradebook; a batch that is killed and started again grades only
-what is missing.
+what is missing. With a Dask scheduler the graders run on its workers
+(`autograder.distributed`) and this process still does all the writing.
 """
 
 from __future__ import annotations
