@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -11,21 +12,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from autograder.check import check as check_notebook
 from autograder.course import Course, CourseError
-from autograder.execute import ForkServer, KernelDied, sandbox_layers
 from autograder.export import FORMATS, export as export_grades
-from autograder.grade import Batch, GradingError, grade as grade_batch
 from autograder.gradebook import Gradebook
-from autograder.ingest import student_id
 from autograder.lms_export import LmsContext, write_gradescope_folder
 from autograder.overrides import adjust as set_adjustment, clear_adjustment
-from autograder.release import LeakError, release as release_assignment
-from autograder.report import read_quiz_answers, write_reports
 from autograder.results import Adjustment
 from autograder.roster import COLUMNS as ROSTER_COLUMNS, Person, RosterError, read_roster, roster, save_people
-from autograder.sandbox import isolation_gap, what_it_blocks
 from autograder.scoring import unknown_test
+
+# The grading machinery (NumPy, pytest, nbformat, the sandbox, matplotlib) is imported by the commands
+# that run it, so that `export` on a class of thousands does not pay for it at start-up.
+if TYPE_CHECKING:
+    from autograder.grade import Batch
 
 console = Console(highlight=False)
 DEMO_DB = Path("db") / "demo.sqlite"
@@ -69,6 +68,8 @@ def _print_batch(name: str, batch: Batch) -> None:
 
 
 def _run_grading(name: str, paths: list[Path], **options) -> Batch:
+    from autograder.grade import GradingError, grade as grade_batch
+
     assignment = _assignment(name)
     columns = (TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -99,14 +100,17 @@ def main() -> None:
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True,
               help="Where hidden tests put tensors; GPU-only tests are skipped on cpu.")
 @click.option("--insecure", is_flag=True, help="Grade even where the sandbox cannot isolate files and network.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Grade on the workers of this Dask scheduler (--workers graders on each); only this "
+                   "process writes the gradebook.")
 def grade(assignment: str, paths: tuple[Path, ...], db_url: str | None, workers: int, timeout: float,
-          force: bool, seed: int | None, device: str, insecure: bool) -> None:
+          force: bool, seed: int | None, device: str, insecure: bool, scheduler: str | None) -> None:
     """Grade the notebooks in PATHS for ASSIGNMENT.
 
     Example: autograder grade softmax submissions/
     """
     batch = _run_grading(assignment, list(paths), db_url=db_url, workers=workers, timeout=timeout,
-                         force=force, seed=seed, device=device, insecure=insecure)
+                         force=force, seed=seed, device=device, insecure=insecure, scheduler=scheduler)
     _print_batch(assignment, batch)
 
 
@@ -232,6 +236,8 @@ def update_student(student: str, db_url: str | None, **details: str | None) -> N
 
     Example: autograder students update jdoe --section CS101-02 --email jane.doe@uni.edu
     """
+    from autograder.ingest import student_id
+
     if student != student_id(student):
         raise _Failure(f"{student!r} is not a safe student id (try {student_id(student)!r})")
     with Gradebook(db_url) as gradebook:
@@ -247,6 +253,8 @@ def check(notebook: Path, timeout: float) -> None:
 
     Example: autograder check softmax.ipynb
     """
+    from autograder.check import check as check_notebook
+
     with console.status(f"running {notebook.name} in the sandbox"):
         report = check_notebook(notebook, timeout=timeout)
     if report.error:
@@ -271,6 +279,9 @@ def doctor() -> None:
 
     Example: autograder doctor
     """
+    from autograder.execute import ForkServer, KernelDied, sandbox_layers
+    from autograder.sandbox import isolation_gap, what_it_blocks
+
     try:
         with console.status("starting the sandbox"), ForkServer() as server:
             tier, layers = server.clients[0].tier, sandbox_layers(server)
@@ -299,6 +310,8 @@ def release(assignment: str, output: Path) -> None:
 
     Example: autograder release softmax -o release/
     """
+    from autograder.release import LeakError, release as release_assignment
+
     try:
         folder = release_assignment(_assignment(assignment), output)
     except (LeakError, CourseError) as error:
@@ -316,6 +329,8 @@ def report(assignment: str, output: Path | None, db_url: str | None) -> None:
 
     Example: autograder report softmax -o reports/softmax
     """
+    from autograder.report import read_quiz_answers, write_reports
+
     found = _assignment(assignment)
     with Gradebook(db_url) as gradebook:
         grades = gradebook.grades(found.name)

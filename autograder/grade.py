@@ -5,7 +5,8 @@ pytest host with its own sandboxed fork server) before the gradebook is
 opened, skips what was already graded with the same tests, and records each
 submission in its own transaction as its result comes back. Only this process
 writes the gradebook; a batch that is killed and started again grades only
-what is missing.
+what is missing. With a Dask scheduler the graders run on its workers
+(`autograder.distributed`) and this process still does all the writing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.course import Assignment
+from autograder.distributed import DaskGraders
 from autograder.gradebook import Gradebook
 from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
@@ -61,20 +63,26 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
           timeout: float = 60.0, force: bool = False, seed: int | None = None, device: str = "auto",
           limits: ResourceLimits = ResourceLimits(), insecure: bool = False,
           on_result: Callable[[SubmissionResult], None] = lambda result: None,
-          on_plan: Callable[[int], None] = lambda count: None) -> Batch:
-    """Grade every notebook under `paths` into the gradebook at `db_url`."""
+          on_plan: Callable[[int], None] = lambda count: None, scheduler: str | None = None) -> Batch:
+    """Grade every notebook under `paths` into the gradebook at `db_url`, on the Dask cluster of
+    `scheduler` if one is given (`workers` graders on each of its workers), else here."""
     intake = collect(paths)
     submissions = intake.submissions
     if assignment.format == "nbgrader":
         submissions = restore(assignment, submissions)  # locked cells from the source, no grade cell
     readable = [s for s in submissions if not s.error]
-    graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device) if readable else None
+    graders: Graders | DaskGraders | None = None
+    if readable and scheduler:
+        graders = DaskGraders(scheduler, assignment, workers, timeout, limits, device, insecure)
+    elif readable:
+        graders = Graders(assignment, max(1, min(workers, len(readable))), timeout, limits, device)
     finished = False
     try:
         layers = graders.require_isolation(insecure) if graders else []
+        environment = {**_environment(workers, timeout, device), "sandbox": layers, "scheduler": scheduler}
         with Gradebook(db_url) as gradebook:
             batch = _grade_into(gradebook, graders, assignment, as_enrolled(gradebook, submissions), force, seed,
-                                {**_environment(workers, timeout, device), "sandbox": layers}, on_result, on_plan)
+                                environment, on_result, on_plan)
             batch.notices = intake.notices + batch.notices
             finished = True
             return batch
@@ -83,7 +91,7 @@ def grade(assignment: Assignment, paths: list[Path], *, db_url: str | None = Non
             graders.close(finished)
 
 
-def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assignment,
+def _grade_into(gradebook: Gradebook, graders: Graders | DaskGraders | None, assignment: Assignment,
                 submissions: list[Submission], force: bool, seed: int | None, environment: dict,
                 on_result: Callable[[SubmissionResult], None], on_plan: Callable[[int], None]) -> Batch:
     tests_hash = assignment.tests_hash()
@@ -98,7 +106,7 @@ def _grade_into(gradebook: Gradebook, graders: Graders | None, assignment: Assig
         return batch
     batch.run_id = gradebook.start_run(assignment.name, seed=batch.seed, tests_hash=tests_hash,
                                        environment=environment)
-    max_score = max((grade.max_score for grade in gradebook.grades(assignment.name)), default=0.0)
+    max_score = gradebook.max_score(assignment.name)
 
     timed = {submission.student: submission.timed for submission in todo}
 

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import json
-import os
 import secrets
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Iterator, TypeVar
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from autograder.database import BEGIN_OPTION, create_engine, default_url, migrate
 from autograder.results import TEST_STATUSES, Adjustment, StudentGrade, SubmissionResult, TestOutcome
 from autograder.scoring import settle
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
-DEFAULT_URL = "sqlite:///db/gradebook.sqlite"
-# synchronous=NORMAL: in WAL mode a commit survives the process being killed (kill -9); only an OS
-# crash may lose the last commits, never consistency. FULL would fsync every submission.
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000",
-                  "PRAGMA foreign_keys=ON")
 GRADING_STATUSES = ("graded", "error")
-BEGIN_OPTION = "sqlite_begin"  # execution option: how a SQLite transaction begins
 
 # Explicit constraint names, so that migrations can address them on every backend.
 NAMING_CONVENTION = {
@@ -36,11 +29,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def default_url() -> str:
-    """The database named by $AUTOGRADER_DB, else a SQLite file under the current directory."""
-    return os.environ.get("AUTOGRADER_DB") or DEFAULT_URL
 
 
 def _now() -> datetime:
@@ -140,9 +128,6 @@ class TestResult(Base):
     message: Mapped[str] = mapped_column(sa.Text)
     duration: Mapped[float]
 
-    def outcome(self) -> TestOutcome:
-        return TestOutcome(self.name, self.status, self.score, self.max_score, self.message, self.duration)
-
 
 class Grading(Base):
     __tablename__ = "gradings"
@@ -163,20 +148,6 @@ class Grading(Base):
     submission: Mapped[Submission] = relationship()
     run: Mapped[Run] = relationship()
     tests: Mapped[list[TestResult]] = relationship(order_by=TestResult.position)
-
-    def student_grade(self) -> StudentGrade:
-        submission = self.submission
-        return StudentGrade(
-            student=submission.student.name,
-            status=self.status,
-            score=self.score,
-            max_score=self.max_score,
-            late=submission.late,
-            submitted_at=submission.submitted_at,
-            message=self.message,
-            tests=[test.outcome() for test in self.tests],
-            raw_score=self.score,
-        )
 
 
 class StoredAdjustment(Base):
@@ -199,46 +170,22 @@ class StoredAdjustment(Base):
         return Adjustment(self.test or None, self.points, self.comment)
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own transaction handling is switched off; _on_sqlite_begin takes over.
-    dbapi_connection.isolation_level = None
-    for pragma in SQLITE_PRAGMAS:
-        dbapi_connection.execute(pragma)
-
-
-def _on_sqlite_begin(connection: sa.Connection) -> None:
-    # Writers begin IMMEDIATE: they take the write lock up front and wait for it (busy_timeout),
-    # where a deferred transaction whose read turns into a write would fail at once.
-    mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _create_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-        if engine.url.database and engine.url.database != ":memory:":
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
-        sa.event.listen(engine, "begin", _on_sqlite_begin)
-    return engine
-
-
-def _migrate(engine: sa.Engine) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
 Model = TypeVar("Model", bound=Base)
 
 
 def _get_or_create(session: Session, model: type[Model], key: dict[str, Any], **defaults: Any) -> Model:
-    row = session.scalars(sa.select(model).filter_by(**key)).one_or_none()
-    if row is None:
-        row = model(**key, **defaults)
-        session.add(row)
+    """The row with `key`, inserted if absent; a writer that inserted it meanwhile wins (PostgreSQL takes
+    no write lock up front, unlike SQLite's BEGIN IMMEDIATE), and its row is returned."""
+    query = sa.select(model).filter_by(**key)
+    row = session.scalars(query).one_or_none()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = model(**key, **defaults)
+            session.add(row)
+    except sa.exc.IntegrityError:
+        row = session.scalars(query).one()
     return row
 
 
@@ -255,18 +202,30 @@ def _gradings_of(assignment: str, *columns: sa.ColumnElement[Any]) -> sa.Select[
     return query.where(Assignment.name == assignment)
 
 
-def _latest_gradings(assignment: str) -> sa.Select[tuple[Grading]]:
-    """Each student's latest submission to the assignment, through that submission's latest grading."""
+def _max_score(assignment: str) -> sa.Select[tuple[float | None]]:
+    return _gradings_of(assignment, sa.func.max(Grading.max_score))
+
+
+def _latest_gradings(assignment: str) -> sa.CTE:
+    """The id of each student's latest grading of their latest submission to the assignment."""
     newest_first = sa.func.row_number().over(
         partition_by=Submission.student_id,
         order_by=(Submission.submitted_at.desc(), Submission.id.desc(), Grading.id.desc()),
     )
     ranked = _gradings_of(assignment, Grading.id, newest_first.label("rank")).subquery()
+    return sa.select(ranked.c.id).where(ranked.c.rank == 1).cte("latest")
+
+
+def _latest_grades(latest: sa.CTE) -> sa.Select[Any]:
+    """One row per student with a grading, in StudentGrade's order, then the grading's id and late penalty
+    rate: plain columns, no ORM objects, so that a class of thousands loads in one pass."""
     return (
-        sa.select(Grading)
-        .join(ranked, ranked.c.id == Grading.id)
-        .where(ranked.c.rank == 1)
-        .options(selectinload(Grading.tests), selectinload(Grading.submission).selectinload(Submission.student))
+        sa.select(Student.name, Grading.status, Grading.score, Grading.max_score, Submission.late,
+                  Submission.submitted_at, Grading.message, Grading.id, Grading.penalty_rate)
+        .select_from(Grading)
+        .join(latest, latest.c.id == Grading.id)
+        .join(Grading.submission)
+        .join(Submission.student)
     )
 
 
@@ -274,6 +233,36 @@ def adjustments_of(assignment: str) -> sa.Select[tuple[StoredAdjustment]]:
     """The instructor's overrides on the assignment (autograder/overrides.py keeps them)."""
     return (sa.select(StoredAdjustment).join(Assignment, Assignment.id == StoredAdjustment.assignment_id)
             .where(Assignment.name == assignment).order_by(StoredAdjustment.test))
+
+
+def _adjustment_rows(assignment: str) -> sa.Select[Any]:
+    """(student, test, points, comment) of each override on the assignment."""
+    query = adjustments_of(assignment).with_only_columns(Student.name, StoredAdjustment.test,
+                                                         StoredAdjustment.points, StoredAdjustment.comment)
+    return query.join(Student, Student.id == StoredAdjustment.student_id)
+
+
+def _latest_tests(latest: sa.CTE) -> sa.Select[Any]:
+    """The test results of the latest gradings, in TestOutcome's field order, each grading's in its order."""
+    return (
+        sa.select(TestResult.grading_id, TestResult.name, TestResult.status, TestResult.score,
+                  TestResult.max_score, TestResult.message, TestResult.duration)
+        .join(latest, latest.c.id == TestResult.grading_id)
+        .order_by(TestResult.grading_id, TestResult.position)
+    )
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Bulk loading makes hundreds of thousands of acyclic objects, which the cycle collector would
+    otherwise scan again and again while they are made (a third of the time of a class of thousands)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _missing(student: str, max_score: float) -> StudentGrade:
@@ -284,9 +273,9 @@ class Gradebook:
     """Where grading runs and their results are kept; the schema is migrated to head on opening."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.engine = _create_engine(url or default_url())
+        self.engine = create_engine(url or default_url())
         writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
-        _migrate(writer)
+        migrate(writer)
         self._reading = sessionmaker(self.engine)
         self._writing = sessionmaker(writer)
 
@@ -366,21 +355,33 @@ class Gradebook:
 
     def graded_notebooks(self, assignment: str) -> dict[str, tuple[str, str]]:
         """Each graded student's latest submission as (path, content hash): what feedback may reread."""
+        latest = _latest_gradings(assignment)
+        query = (sa.select(Student.name, Submission.path, Submission.content_hash).select_from(Grading)
+                 .join(latest, latest.c.id == Grading.id).join(Grading.submission).join(Submission.student))
+        with self.engine.connect() as connection:
+            return {name: (path, content_hash) for name, path, content_hash in connection.execute(query)}
+
+    def max_score(self, assignment: str) -> float:
+        """The most points any grading of the assignment was out of (0 before the first)."""
         with self._reading() as session:
-            return {grading.submission.student.name: (grading.submission.path, grading.submission.content_hash)
-                    for grading in session.scalars(_latest_gradings(assignment))}
+            return session.scalar(_max_score(assignment)) or 0.0
 
     def grades(self, assignment: str) -> list[StudentGrade]:
         """Every known student's standing on the assignment, sorted by student id: late penalty and
         adjustments applied (`score` is final, `raw_score` what the hidden tests gave)."""
-        with self._reading() as session:
-            gradings = session.scalars(_latest_gradings(assignment))
-            latest = {grading.submission.student.name: grading for grading in gradings}
-            max_score = session.scalar(_gradings_of(assignment, sa.func.max(Grading.max_score))) or 0.0
-            students = sorted(session.scalars(sa.select(Student.name)))
+        latest = _latest_gradings(assignment)
+        with _no_cycle_collection(), self.engine.connect() as connection:  # plain rows, no ORM objects
+            # The DBAPI's own tuples: these str and float columns need no conversion, and 200,000 Row objects
+            # would cost more than the query.
+            rows = connection.execute(_latest_tests(latest)).cursor.fetchall()
+            tests = {grading_id: [TestOutcome(*row[1:]) for row in group]
+                     for grading_id, group in groupby(rows, key=itemgetter(0))}
+            graded = {row[0]: (StudentGrade(*row[:7], tests.get(row[7], []), raw_score=row[2]), row[8])
+                      for row in connection.execute(_latest_grades(latest))}
             adjusted: dict[str, list[Adjustment]] = {}
-            for row in session.scalars(adjustments_of(assignment).options(selectinload(StoredAdjustment.student))):
-                adjusted.setdefault(row.student.name, []).append(row.record())
-            graded = {name: (grading.student_grade(), grading.penalty_rate) for name, grading in latest.items()}
-            return [settle(*graded.get(student, (_missing(student, max_score), 0.0)), adjusted.get(student, []))
-                    for student in students]
+            for name, test, points, comment in connection.execute(_adjustment_rows(assignment)):
+                adjusted.setdefault(name, []).append(Adjustment(test or None, points, comment))
+            max_score = connection.scalar(_max_score(assignment)) or 0.0
+            students = sorted(connection.scalars(sa.select(Student.name)))
+        return [settle(*graded.get(student, (_missing(student, max_score), 0.0)), adjusted.get(student, []))
+                for student in students]

@@ -12,7 +12,8 @@ from alembic.config import Config
 
 from autograder.course import Course, CourseError
 from autograder.deadlines import Deadline, parse_deadline
-from autograder.gradebook import MIGRATIONS, Gradebook
+from autograder.database import MIGRATIONS
+from autograder.gradebook import Gradebook
 from autograder.overrides import adjust, clear_adjustment
 from autograder.results import Adjustment, SubmissionResult
 from autograder.results import TestOutcome as Outcome

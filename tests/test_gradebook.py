@@ -18,7 +18,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from autograder.gradebook import Base, Gradebook, default_url
+from autograder.database import default_url
+from autograder.gradebook import Base, Gradebook
 from autograder.results import StudentGrade, SubmissionResult
 from autograder.results import TestOutcome as Outcome  # renamed: pytest would take Test* for a test class
 

@@ -1,0 +1,130 @@
+"""How long `export` (and `report`, where this checkout has it) take on a gradebook of a large class.
+
+Fills a fresh SQLite gradebook (or the PostgreSQL database given with --db) with
+N students × 1 submission × T tests through the gradebook's own schema, in bulk,
+then times each command through the real CLI (`python -m autograder ...`, start-up
+included) and the library call alone (`Gradebook.grades` + `export`). Target:
+under 2 s for 10,000 submissions × 20 tests.
+
+    python benchmarks/large_gradebook.py [--students 10000] [--tests 20] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.export import export  # noqa: E402
+from autograder.gradebook import Grading, Gradebook, Student, Submission, TestResult  # noqa: E402
+
+ASSIGNMENT = "softmax"  # an assignment of the bundled course, so that the CLI finds it
+TEST_STATUSES = ("passed", "failed", "passed", "error", "passed", "timeout")
+RUNS = 3  # each figure is the median of three
+
+
+def fill(gradebook: Gradebook, students: int, tests: int) -> None:
+    """One run, and per student one submission and one grading with `tests` test results, in bulk."""
+    run_id = gradebook.start_run(ASSIGNMENT, seed=1, tests_hash="bench", environment={"benchmark": True})
+    monday = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with gradebook.engine.begin() as connection:
+        assignment_id = connection.scalar(sa.text("SELECT assignment_id FROM runs WHERE id = :id"), {"id": run_id})
+        connection.execute(sa.insert(Student), [{"id": i + 1, "name": f"student{i:05d}"} for i in range(students)])
+        connection.execute(sa.insert(Submission), [
+            {"id": i + 1, "assignment_id": assignment_id, "student_id": i + 1, "content_hash": f"{i:064x}",
+             "path": f"submissions/student{i:05d}.ipynb", "submitted_at": monday + timedelta(seconds=i),
+             "late": i % 10 == 0} for i in range(students)])
+        connection.execute(sa.insert(Grading), [
+            {"id": i + 1, "submission_id": i + 1, "run_id": run_id, "tests_hash": "bench", "status": "graded",
+             "score": float(sum(1 for k in range(tests) if (i + k) % 6 in (0, 2, 4))), "max_score": float(tests),
+             "message": "", "log": "", "graded_at": monday} for i in range(students)])
+        connection.execute(sa.insert(TestResult), [
+            {"grading_id": i + 1, "position": k, "name": f"test_{k:02d}", "status": TEST_STATUSES[(i + k) % 6],
+             "score": 1.0 if (i + k) % 6 in (0, 2, 4) else 0.0, "max_score": 1.0,
+             "message": "" if (i + k) % 6 in (0, 2, 4) else "max error 0.3 on a (4, 10) batch", "duration": 0.01}
+            for i in range(students) for k in range(tests)])
+    gradebook.finish_run(run_id)
+
+
+def timed(action, runs: int = 1) -> float:
+    """Median seconds of `runs` calls of `action` (shared machines are noisy)."""
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def cli(*args: str) -> float:
+    """Seconds for one `python -m autograder ...`, start-up included."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return timed(lambda: subprocess.run([sys.executable, "-m", "autograder", *args], check=True,
+                                        cwd=REPO, env=environment, stdout=subprocess.DEVNULL), RUNS)
+
+
+def report_hook(url: str, output: Path) -> float | None:
+    """Seconds for `autograder report` (its summary and per-student files), or None where this checkout has
+    no `report` command yet."""
+    from autograder.cli import main
+
+    if "report" not in main.commands:
+        return None
+    return cli("report", ASSIGNMENT, "-o", str(output), "--db", url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--tests", type=int, default=20)
+    parser.add_argument("--db", help="an empty database to fill (default: a fresh SQLite file)")
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="autograder-large-"))
+    url = options.db or f"sqlite:///{work / 'gradebook.sqlite'}"
+    try:
+        with Gradebook(url) as gradebook:
+            filling = timed(lambda: fill(gradebook, options.students, options.tests))
+            loading = timed(lambda: gradebook.grades(ASSIGNMENT), RUNS)
+            grades = gradebook.grades(ASSIGNMENT)
+            rows = [("library: Gradebook.grades", loading, None)]
+            for fmt in ("json", "csv"):
+                rows.append((f"library: grades + export {fmt}",
+                             loading + timed(lambda: export(ASSIGNMENT, grades, fmt), RUNS), None))
+        assert len(json.loads(export(ASSIGNMENT, grades, "json"))["students"]) == options.students
+        startup = cli("--version")
+        for fmt in ("json", "csv"):
+            seconds = cli("export", ASSIGNMENT, "--format", fmt, "--db", url, "-o", str(work / f"grades.{fmt}"))
+            rows.append((f"`autograder export --format {fmt}`", seconds, seconds - startup))
+        report = report_hook(url, work / "report")
+        if report is not None:
+            rows.append(("`autograder report`", report, report - startup))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    backend = url.split(":", 1)[0]
+    print(f"{options.students:,} submissions × {options.tests} tests ({options.students * options.tests:,} test "
+          f"results) in {backend}, filled in bulk in {filling:.1f} s; `autograder --version` alone takes "
+          f"{startup:.2f} s.\n")
+    print("| what (median of 3) | seconds | of the 2 s target | after the CLI's start-up (s) |")
+    print("|---|---:|---:|---:|")
+    for what, seconds, after_startup in rows:
+        beyond = "" if after_startup is None else f"{after_startup:.2f}"
+        print(f"| {what} | {seconds:.2f} | {seconds / 2:.0%} | {beyond} |")
+    if report is None:
+        print("\n`autograder report` is not in this checkout yet: report_hook() times it once it is.")
+
+
+if __name__ == "__main__":
+    main()
