@@ -23,7 +23,7 @@ from autograder.fork_server import THREAD_VARIABLES, ForkClient, ForkServer
 from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult
-from autograder.sandbox import ResourceLimits, isolation_gap
+from autograder.sandbox import ResourceLimits, gpu_device_nodes, isolation_gap
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
@@ -34,7 +34,13 @@ class GradingError(Exception):
 
 
 def resolve_device(device: str) -> str:
-    """"cpu" or "cuda" for a requested "auto", "cpu" or "cuda"; raises if CUDA is asked for and absent."""
+    """"cpu" or "cuda" for a requested "auto", "cpu" or "cuda"; raises if CUDA is asked for and absent.
+
+    Torch is imported only where a GPU's device nodes exist: graders whose hidden tests do not
+    use torch then start without it (a second or more each).
+    """
+    if device == "cpu" or (device == "auto" and not gpu_device_nodes()):
+        return "cpu"
     import torch
 
     available = torch.cuda.is_available()

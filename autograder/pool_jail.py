@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import glob
 import os
 import shutil
 import signal
@@ -25,13 +24,13 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from autograder.sandbox import CLONE_NEWPID, CLONE_NEWUSER, PR_SET_PDEATHSIG, RUN_UID, readable_paths
+from autograder.sandbox import (CLONE_NEWPID, CLONE_NEWUSER, PR_SET_PDEATHSIG, RUN_UID, gpu_device_nodes,
+                                readable_paths)
 
 PR_SET_DUMPABLE = 4
 # The host's views that the server needs whole, or in part: what torch reads of the CPUs.
 HOST_VIEWS = ("/proc", "/sys", "/dev")
 SYS_READABLE = ("/sys/devices/system/cpu",)
-GPU_DEVICES = "/dev/nvidia*"
 JAIL_LAYER = "bubblewrap around the pool: only the runtime is in its file system"
 TIER_JAILED = f"bubblewrap pool as uid {RUN_UID}, each submission in its own namespaces"
 TIER_BARE = "per-submission layers only (the fork server runs unjailed, as the caller)"
@@ -81,7 +80,7 @@ def jail_command(home: Path) -> list[str]:
     program = bubblewrap()
     assert program is not None, "jail_command needs bwrap (see bubblewrap())"
     runtime = [path for path in readable_paths() if not path.startswith(HOST_VIEWS)]
-    devices = [argument for device in sorted(glob.glob(GPU_DEVICES)) for argument in ("--dev-bind", device, device)]
+    devices = [argument for device in gpu_device_nodes() for argument in ("--dev-bind", device, device)]
     system = [argument for path in SYS_READABLE if os.path.exists(path) for argument in ("--ro-bind", path, path)]
     if devices:  # the CUDA driver reads the PCI topology
         system = ["--ro-bind", "/sys", "/sys"]
