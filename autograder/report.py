@@ -12,7 +12,6 @@ through `markdown_text`, so a student id or message cannot inject markup.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import re
 import statistics
@@ -31,18 +30,23 @@ from autograder.results import StudentGrade
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HARDEST_TESTS = 10
 BAR_COLOUR = "#1f77b4"
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|])")
+# HTML's three, then Markdown's emphasis, code, link and table characters, each made inert.
+MARKDOWN_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+                                  **{char: "\\" + char for char in "\\`*_[]|"}})
+UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what would break the line or a table row
 
 
 def markdown_text(value: Any) -> str:
     """A value as one line of inert Markdown: no HTML, no emphasis, links, code or table breaks."""
-    text = re.sub(r"\s+", " ", str(value))
-    return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+    text = str(value)
+    if UNTIDY_SPACE.search(text):
+        text = re.sub(r"\s+", " ", text)
+    return text.translate(MARKDOWN_ESCAPES)
 
 
-_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_MARKDOWN = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
+_MARKDOWN = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False,
                                finalize=markdown_text, undefined=jinja2.StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
 
@@ -168,11 +172,12 @@ def write_reports(title: str, grades: list[StudentGrade], output: Path,
     folder.mkdir(parents=True, exist_ok=True)
     names = _file_names([grade.student for grade in grades])
     feedback = {}
+    html_page, markdown_page = _HTML.get_template("feedback.html"), _MARKDOWN.get_template("feedback.md")
     for grade in grades:
         context = {"title": title, "grade": grade, "quiz": (answers or {}).get(grade.student, QuizAnswers())}
         page, markdown = folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md"
-        page.write_text(_HTML.get_template("feedback.html").render(context), encoding="utf-8")
-        markdown.write_text(_MARKDOWN.get_template("feedback.md").render(context), encoding="utf-8")
+        page.write_text(html_page.render(context), encoding="utf-8")
+        markdown.write_text(markdown_page.render(context), encoding="utf-8")
         feedback[grade.student] = (page, markdown)
     summary = output / "index.html"
     pages = {student: f"students/{names[student]}.html" for student in names}
