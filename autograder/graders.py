@@ -79,6 +79,9 @@ def _grader_process(assignment: Assignment, control: socket.socket, settings: di
     os._exit(0)
 
 
+GRADER_PRELOAD = ["autograder._grader_preload"]
+
+
 class Graders:
     """Grader processes fed through a queue, sharing one fork server (one connection each)."""
 
@@ -87,7 +90,11 @@ class Graders:
         for variable in THREAD_VARIABLES:  # parallelism comes from the workers: one thread each
             os.environ[variable] = "1"
         self.server = ForkServer(limits, clients=workers + 1)  # the last connection is the probe's
-        context = multiprocessing.get_context("spawn")
+        # Graders are forked from multiprocessing's own fork server, a fresh trusted process that imports
+        # torch, NumPy and pytest once for all of them (never the sandbox's fork server, which runs student
+        # code): on a small machine, one import of torch per grader is most of a batch's start-up.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(GRADER_PRELOAD)
         self.tasks, self.results = context.Queue(), context.Queue()
         self.processes = [
             context.Process(target=_grader_process, daemon=True,
