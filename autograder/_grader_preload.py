@@ -5,11 +5,9 @@ the coordinator, or a `grade` killed with SIGKILL would leave it, and every grad
 forked from it, running. Then it imports what every grader needs, once for all.
 """
 
-import ctypes
-import signal
+from autograder.sandbox import die_with_parent
 
-PR_SET_PDEATHSIG = 1
-ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+die_with_parent()
 
 import numpy  # noqa: E402, F401
 import pytest  # noqa: E402, F401

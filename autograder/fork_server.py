@@ -43,22 +43,23 @@ class ForkClient:
     """One trusted grader's connection to the fork server."""
 
     def __init__(self, control: socket.socket, limits: ResourceLimits, log: Path, *, runs: Path,
-                 run_uid: int | None, tier: str) -> None:
+                 jailed: bool) -> None:
         self.control = control
         self.limits = limits
         self.log = log
         self.runs = runs  # where each run's scratch folder is made: inside the server's jail
-        self.run_uid = run_uid  # who owns those folders, when the server left root
-        self.tier = tier
+        self.jailed = jailed
+        self.tier = TIER_JAILED if jailed else TIER_BARE
+        self.run_uid = RUN_UID if jailed else None  # who owns the run folders, when the server left root
         self.cgroups = Cgroups(limits)  # one grader runs one submission at a time: its children share them
-        jail = [JAIL_LAYER] if tier == TIER_JAILED else []
+        jail = [JAIL_LAYER] if jailed else []
         self.pool_layers = jail + self.cgroups.layers  # the layers the trusted side adds to each child's own
         self._replies = control.makefile("rb")
         self.warmup_seconds: float | None = None  # known once the server said it is ready
 
     def settings(self) -> dict[str, Any]:
         """What another process needs, with `control`, to make this client again (`ForkClient(control, **...)`)."""
-        return {"limits": self.limits, "log": self.log, "runs": self.runs, "run_uid": self.run_uid, "tier": self.tier}
+        return {"limits": self.limits, "log": self.log, "runs": self.runs, "jailed": self.jailed}
 
     def wait_ready(self) -> ForkClient:
         """Block until the server has warmed up (the first spawn does this by itself)."""
@@ -130,9 +131,7 @@ class ForkServer:
                                              stdin=subprocess.DEVNULL, stdout=output, stderr=output)
         for _, their_end in pairs:
             their_end.close()
-        tier = TIER_JAILED if self.jailed else TIER_BARE
-        run_uid = RUN_UID if self.jailed else None
-        self.clients = [ForkClient(ours, limits, log, runs=runs, run_uid=run_uid, tier=tier) for ours, _ in pairs]
+        self.clients = [ForkClient(ours, limits, log, runs=runs, jailed=self.jailed) for ours, _ in pairs]
 
     def make_scratch(self) -> Path:
         return self.clients[0].make_scratch()

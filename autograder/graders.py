@@ -8,12 +8,10 @@ session ended cleanly; broken hidden tests stop the batch with their reason.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import multiprocessing
 import os
 import queue
-import signal
 import socket
 from typing import Any, Iterator
 
@@ -23,9 +21,8 @@ from autograder.fork_server import THREAD_VARIABLES, ForkClient, ForkServer
 from autograder.hidden_tests import HiddenTestsError, run_hidden_tests
 from autograder.ingest import Submission
 from autograder.results import SubmissionResult
-from autograder.sandbox import ResourceLimits, gpu_device_nodes, isolation_gap
+from autograder.sandbox import ResourceLimits, die_with_parent, gpu_device_nodes, isolation_gap
 
-PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
 
 
@@ -55,7 +52,7 @@ def _grader_process(assignment: Assignment, control: socket.socket, settings: di
                     timeout: float, device: str, tasks: multiprocessing.Queue,
                     results: multiprocessing.Queue) -> None:
     """A trusted grader: takes chunks of submissions, runs the hidden tests, sends results back."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
     try:
         device = resolve_device(device)
     except GradingError as error:

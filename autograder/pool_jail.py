@@ -19,18 +19,16 @@ import ctypes
 import functools
 import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from autograder.sandbox import (CLONE_NEWPID, CLONE_NEWUSER, PR_SET_PDEATHSIG, RUN_UID, gpu_device_nodes,
+from autograder.sandbox import (CLONE_NEWPID, CLONE_NEWUSER, RUN_UID, _libc, die_with_parent, gpu_device_nodes,
                                 readable_paths)
 
 PR_SET_DUMPABLE = 4
-# The host's views that the server needs whole, or in part: what torch reads of the CPUs.
-HOST_VIEWS = ("/proc", "/sys", "/dev")
-SYS_READABLE = ("/sys/devices/system/cpu",)
+HOST_VIEWS = ("/proc", "/sys", "/dev")  # not bound as runtime: each is mounted on its own terms below
+SYS_READABLE = ("/sys/devices/system/cpu",)  # what torch reads of the CPUs
 JAIL_LAYER = "bubblewrap around the pool: only the runtime is in its file system"
 TIER_JAILED = f"bubblewrap pool as uid {RUN_UID}, each submission in its own namespaces"
 TIER_BARE = "per-submission layers only (the fork server runs unjailed, as the caller)"
@@ -107,7 +105,7 @@ def leave_root(uid: int = RUN_UID) -> None:
     the right to make namespaces and mounts for its children, over nothing but
     what that namespace owns; on the host it is `uid`.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
@@ -127,10 +125,10 @@ def _become_init_of_pool() -> None:
     return to its own pid namespace between forks (`PidNamespaces`), which the kernel
     allows only into one that its user namespace owns.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     if libc.unshare(CLONE_NEWPID):
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID)")
     pid = os.fork()
     if pid:
         os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()

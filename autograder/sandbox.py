@@ -118,6 +118,11 @@ def _expose_runtime() -> None:
             os.close(descriptor)
 
 
+def die_with_parent() -> None:
+    """Be killed (SIGKILL) when the process that started this one dies, whatever it dies of."""
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _host_uid() -> int:
     """This process's uid outside the user namespace it is in (its uid when it is in none)."""
     uid = os.getuid()
@@ -140,7 +145,7 @@ def _become(uid: int) -> list[str]:
     return [f"uid {uid}"]
 
 
-def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
+def _private_mounts(scratch: Path, limits: ResourceLimits, host_uid: int) -> list[str]:
     """In the run's own mount namespace: scratch on a size-limited tmpfs, and a /proc of its own.
 
     Both vanish with the namespace when the run dies; the host sees neither.
@@ -149,7 +154,7 @@ def _private_mounts(scratch: Path, limits: ResourceLimits) -> list[str]:
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None):
         return [f"shared mounts ({os.strerror(ctypes.get_errno())}): scratch has no size limit"]
     layers = []
-    owner = RUN_UID if _host_uid() == 0 else os.getuid()  # who the run will be in this namespace
+    owner = RUN_UID if host_uid == 0 else os.getuid()  # who the run will be in this namespace
     options = f"size={limits.scratch_bytes},mode=0700,uid={owner},gid={owner}".encode()
     if libc.mount(b"tmpfs", str(scratch).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0:
         layers.append(f"scratch on a {limits.scratch_bytes >> 20} MB tmpfs")
@@ -376,15 +381,16 @@ def _close_inherited(keep: tuple[int, ...]) -> None:
 def confine(scratch: Path, limits: ResourceLimits, keep_fds: tuple[int, ...]) -> list[str]:
     """Confine the calling (freshly forked) process; returns the layers in force."""
     os.setsid()
-    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
     _close_inherited(keep_fds)
     layers = ["session", "scratch folder", *_unshare_namespaces()]
     if os.getpid() == 1:
         layers.append("pid namespace")
     if "mount namespace" in layers:
-        layers += _private_mounts(scratch, limits)
-        if _host_uid() != 0:
-            layers.append(f"uid {_host_uid()}")  # a jailed pool left root already
+        host_uid = _host_uid()
+        layers += _private_mounts(scratch, limits, host_uid)
+        if host_uid != 0:
+            layers.append(f"uid {host_uid}")  # a jailed pool left root already
         elif any(layer.startswith("scratch on a") for layer in layers):
             layers += _become(RUN_UID)
     os.chdir(scratch)  # after the mounts, so that the run works in its tmpfs
