@@ -329,14 +329,12 @@ def report(assignment: str, output: Path | None, db_url: str | None) -> None:
 
     Example: autograder report softmax -o reports/softmax
     """
-    from autograder.report import read_quiz_answers, write_reports
+    from autograder.report import write_reports
 
     found = _assignment(assignment)
     with Gradebook(db_url) as gradebook:
         grades = gradebook.grades(found.name)
-        answers = {student: read_quiz_answers(*notebook)
-                   for student, notebook in gradebook.graded_notebooks(found.name).items()}
-    written = write_reports(found.title, grades, output or Path("reports") / found.name, answers)
+    written = write_reports(found.title, grades, output or Path("reports") / found.name)
     _line(f"wrote {written.summary} and feedback for {len(written.feedback)} students in "
           f"{written.summary.parent / 'students'}")
 

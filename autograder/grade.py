@@ -22,6 +22,7 @@ from autograder.gradebook import Gradebook
 from autograder.graders import Graders, GradingError
 from autograder.ingest import Submission, collect
 from autograder.nbgrader_format import restore
+from autograder.quiz_answers import shown_answers
 from autograder.results import SubmissionResult
 from autograder.roster import as_enrolled
 from autograder.sandbox import ResourceLimits
@@ -108,12 +109,14 @@ def _grade_into(gradebook: Gradebook, graders: Graders | DaskGraders | None, ass
                                        environment=environment)
     max_score = gradebook.max_score(assignment.name)
 
-    timed = {submission.student: submission.timed for submission in todo}
+    graded = {submission.student: submission for submission in todo}
 
     def store(result: SubmissionResult) -> None:
-        submitted_at = result.submitted_at if timed[result.student] else None
-        lateness = assignment.deadline.assess(result.student, submitted_at, result.late)
-        result = replace(result, late=lateness.late, penalty_rate=lateness.penalty_rate)
+        submission = graded[result.student]
+        lateness = assignment.deadline.assess(result.student, result.submitted_at if submission.timed else None,
+                                              result.late)
+        result = replace(result, late=lateness.late, penalty_rate=lateness.penalty_rate,
+                         answers=shown_answers(submission.cells))
         gradebook.record(batch.run_id, assignment.name, result)
         batch.results.append(result)
         on_result(result)

@@ -144,6 +144,7 @@ class Grading(Base):
     log: Mapped[str] = mapped_column(sa.Text)
     graded_at: Mapped[datetime]
     penalty_rate: Mapped[float] = mapped_column(server_default="0")  # share of the score lost for lateness
+    answers: Mapped[str | None] = mapped_column(sa.Text)  # JSON: the quiz answers (autograder/quiz_answers.py)
 
     submission: Mapped[Submission] = relationship()
     run: Mapped[Run] = relationship()
@@ -218,10 +219,10 @@ def _latest_gradings(assignment: str) -> sa.CTE:
 
 def _latest_grades(latest: sa.CTE) -> sa.Select[Any]:
     """One row per student with a grading, in StudentGrade's order, then the grading's id and late penalty
-    rate: plain columns, no ORM objects, so that a class of thousands loads in one pass."""
+    rate and quiz answers: plain columns, no ORM objects, so that a class of thousands loads in one pass."""
     return (
         sa.select(Student.name, Grading.status, Grading.score, Grading.max_score, Submission.late,
-                  Submission.submitted_at, Grading.message, Grading.id, Grading.penalty_rate)
+                  Submission.submitted_at, Grading.message, Grading.id, Grading.penalty_rate, Grading.answers)
         .select_from(Grading)
         .join(latest, latest.c.id == Grading.id)
         .join(Grading.submission)
@@ -349,17 +350,10 @@ class Gradebook:
                 log=result.log,
                 graded_at=_now(),
                 penalty_rate=result.penalty_rate,
+                answers=json.dumps(result.answers),
                 tests=[TestResult(position=position, **asdict(test)) for position, test in enumerate(result.tests)],
             )
             session.add(grading)
-
-    def graded_notebooks(self, assignment: str) -> dict[str, tuple[str, str]]:
-        """Each graded student's latest submission as (path, content hash): what feedback may reread."""
-        latest = _latest_gradings(assignment)
-        query = (sa.select(Student.name, Submission.path, Submission.content_hash).select_from(Grading)
-                 .join(latest, latest.c.id == Grading.id).join(Grading.submission).join(Submission.student))
-        with self.engine.connect() as connection:
-            return {name: (path, content_hash) for name, path, content_hash in connection.execute(query)}
 
     def max_score(self, assignment: str) -> float:
         """The most points any grading of the assignment was out of (0 before the first)."""
@@ -376,7 +370,8 @@ class Gradebook:
             rows = connection.execute(_latest_tests(latest)).cursor.fetchall()
             tests = {grading_id: [TestOutcome(*row[1:]) for row in group]
                      for grading_id, group in groupby(rows, key=itemgetter(0))}
-            graded = {row[0]: (StudentGrade(*row[:7], tests.get(row[7], []), raw_score=row[2]), row[8])
+            graded = {row[0]: (StudentGrade(*row[:7], tests.get(row[7], []), raw_score=row[2],
+                                            answers=json.loads(row[9] or "{}")), row[8])
                       for row in connection.execute(_latest_grades(latest))}
             adjusted: dict[str, list[Adjustment]] = {}
             for name, test, points, comment in connection.execute(_adjustment_rows(assignment)):

@@ -17,6 +17,7 @@ import nbformat
 
 from autograder import nbgrader_format
 from autograder.course import Assignment
+from autograder.quiz_answers import literal_answers
 
 
 class LeakError(Exception):
@@ -43,22 +44,6 @@ def _trivial(body: str) -> bool:
     return body in {ast.dump(ast.parse("raise NotImplementedError").body[0]),
                     ast.dump(ast.parse("raise NotImplementedError()").body[0]),
                     ast.dump(ast.parse("pass").body[0])}
-
-
-def literal_answers(cells: list[str] | tuple[str, ...]) -> dict:
-    """The literal `ANSWERS = {...}` of the notebook, if any (read with ast, never run)."""
-    for source in cells:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ANSWERS" for t in node.targets):
-                try:
-                    return ast.literal_eval(node.value)
-                except ValueError:
-                    return {}
-    return {}
 
 
 def leaks(assignment: Assignment, notebook: nbformat.NotebookNode) -> list[str]:

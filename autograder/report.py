@@ -1,31 +1,40 @@
 """Feedback after grading: a page per student (HTML and Markdown) and a summary page with plots.
 
-What a page shows comes from the gradebook (scores, statuses, the late penalty,
-instructor adjustments, and the hidden tests' failure messages, which say what
-is wrong and never an expected value: see `autograder.testkit`) and, for the
-quiz, the literal `ANSWERS = {...}` of the notebook the student submitted, read
-with ast and never run. Templates are jinja2 (already installed with torch):
-the HTML ones autoescape every value, the Markdown ones pass every value
-through `markdown_text`, so a student id or message cannot inject markup.
+Everything a page shows comes from the gradebook: scores, statuses, the late
+penalty, instructor adjustments, the hidden tests' failure messages (which say
+what is wrong and never an expected value: see `autograder.testkit`) and the
+quiz answers the graded notebook gave (kept at grading time,
+`autograder.quiz_answers`). Templates are jinja2 (already installed with
+torch): the HTML ones autoescape every value, the Markdown ones pass every
+value through `markdown_text`, so a student id or message cannot inject markup.
+In a class most students share most table rows (the same test, result and
+message), so each distinct row is rendered once per report (`_RowCache`).
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import io
+import multiprocessing
+import os
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from matplotlib.figure import Figure
+from markupsafe import Markup
 
-from autograder.ingest import read_submission, student_id
-from autograder.release import literal_answers
-from autograder.results import StudentGrade
+from autograder.ingest import student_id
+from autograder.results import StudentGrade, TestOutcome
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HARDEST_TESTS = 10
@@ -33,11 +42,15 @@ BAR_COLOUR = "#1f77b4"
 # HTML's three, then Markdown's emphasis, code, link and table characters, each made inert.
 MARKDOWN_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
                                   **{char: "\\" + char for char in "\\`*_[]|"}})
+PAGES_PER_WRITER = 2_000  # a forked page writer pays for itself from about this many students
 UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what would break the line or a table row
 
 
 def markdown_text(value: Any) -> str:
-    """A value as one line of inert Markdown: no HTML, no emphasis, links, code or table breaks."""
+    """A value as one line of inert Markdown: no HTML, no emphasis, links, code or table breaks.
+    Rows the Markdown templates rendered themselves (`Markup`, see `_RowCache`) pass as they are."""
+    if isinstance(value, Markup):
+        return value
     text = str(value)
     if UNTIDY_SPACE.search(text):
         text = re.sub(r"\s+", " ", text)
@@ -49,24 +62,6 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape
 _MARKDOWN = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False,
                                finalize=markdown_text, undefined=jinja2.StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
-
-
-@dataclass(frozen=True)
-class QuizAnswers:
-    """The answers a student's notebook gives (`ANSWERS`), or why they cannot be shown."""
-
-    answers: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
-
-
-def read_quiz_answers(path: str, content_hash: str) -> QuizAnswers:
-    """The literal ANSWERS of the graded notebook at `path`, if it is still the one that was graded."""
-    submission = read_submission(Path(path))
-    if submission.error:
-        return QuizAnswers(note="the submitted notebook can no longer be read")
-    if submission.content_hash != content_hash:
-        return QuizAnswers(note="the submitted notebook has changed since it was graded")
-    return QuizAnswers({str(key): value for key, value in literal_answers(submission.cells).items()})
 
 
 @dataclass(frozen=True)
@@ -102,6 +97,14 @@ def summarise_tests(grades: list[StudentGrade]) -> list[TestSummary]:
     return summaries
 
 
+def _figure(height: float) -> tuple[Figure, Axes]:
+    """A page-wide figure (inches) with one set of axes."""
+    from matplotlib.figure import Figure  # imported after the page writers are forked: they never draw
+
+    figure = Figure(figsize=(7, height), layout="constrained")
+    return figure, figure.add_subplot()
+
+
 def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -110,8 +113,7 @@ def _png(figure: Figure) -> str:
 
 def score_histogram(scores: list[float], max_score: float) -> str:
     """The distribution of scores, as a base64 PNG."""
-    figure = Figure(figsize=(7, 3.2), layout="constrained")
-    axes = figure.add_subplot()
+    figure, axes = _figure(height=3.2)
     axes.hist(scores, bins=10, range=(0, max_score or 1.0), color=BAR_COLOUR, edgecolor="white")
     axes.set(xlabel="score", ylabel="students", title="Score distribution")
     axes.yaxis.get_major_locator().set_params(integer=True)
@@ -120,8 +122,7 @@ def score_histogram(scores: list[float], max_score: float) -> str:
 
 def pass_rate_chart(tests: list[TestSummary]) -> str:
     """Each test's pass rate as a horizontal bar, as a base64 PNG."""
-    figure = Figure(figsize=(7, 0.8 + 0.32 * len(tests)), layout="constrained")
-    axes = figure.add_subplot()
+    figure, axes = _figure(height=0.8 + 0.32 * len(tests))
     bars = axes.barh([t.name for t in tests], [100 * t.pass_rate for t in tests], color=BAR_COLOUR)
     axes.bar_label(bars, fmt="%.0f %%", padding=3)
     axes.invert_yaxis()
@@ -165,22 +166,76 @@ def _summary_context(title: str, grades: list[StudentGrade], pages: dict[str, st
             "pass_rates": pass_rate_chart(tests) if tests else ""}
 
 
-def write_reports(title: str, grades: list[StudentGrade], output: Path,
-                  answers: dict[str, QuizAnswers] | None = None) -> Reports:
-    """Write `output/index.html` (the summary) and `output/students/<id>.html` and `.md` for each student."""
+class _RowCache:
+    """Table rows rendered once per distinct content: `rows(macro, items)` is what the macro renders for
+    each item, joined. An item's content is a test's fields but its duration, which no page shows, or
+    anything else's repr, so that the answers 1, 1.0 and True are three rows."""
+
+    def __init__(self) -> None:
+        self._rendered: dict[tuple, str] = {}
+
+    def rows(self, macro: Any, items: Any) -> Markup:
+        rendered, parts = self._rendered, []
+        for item in items:
+            if isinstance(item, TestOutcome):
+                key = (macro.name, item.name, item.status, item.score, item.max_score, item.message)
+            else:
+                key = (macro.name, *map(repr, item))
+            row = rendered.get(key)
+            if row is None:
+                row = rendered[key] = str(macro(item))
+            parts.append(row)
+        return Markup("".join(parts))
+
+
+def _write_feedback(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]]) -> None:
+    """Each grade's HTML and Markdown page, into its pair of `files`."""
+    html_page, markdown_page = _HTML.get_template("feedback.html"), _MARKDOWN.get_template("feedback.md")
+    html_rows, markdown_rows = _RowCache().rows, _RowCache().rows
+    for grade, (page, markdown) in zip(grades, files, strict=True):
+        context = {"title": title, "grade": grade}
+        page.write_text(html_page.render(context, rows=html_rows), encoding="utf-8")
+        markdown.write_text(markdown_page.render(context, rows=markdown_rows), encoding="utf-8")
+
+
+def _start_writers(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]]) -> list[BaseProcess]:
+    """Forked processes that write the feedback pages between them, one per usable core; none (the pages
+    are written here, now) for a class too small to be worth a fork or on a single core."""
+    writers = min(len(os.sched_getaffinity(0)), len(grades) // PAGES_PER_WRITER)
+    if writers < 2:
+        _write_feedback(title, grades, files)
+        return []
+    context = multiprocessing.get_context("fork")  # the children share the grades already in memory
+    shares = [range(len(grades))[k::writers] for k in range(writers)]
+    processes = [context.Process(target=_write_feedback, name="feedback writer", daemon=True,
+                                 args=(title, [grades[i] for i in share], [files[i] for i in share]))
+                 for share in shares]
+    gc.freeze()  # the children's collector leaves the shared objects alone: their pages are not copied
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        gc.unfreeze()
+    return processes
+
+
+def write_reports(title: str, grades: list[StudentGrade], output: Path) -> Reports:
+    """Write `output/index.html` (the summary) and `output/students/<id>.html` and `.md` for each student.
+    The pages of a large class are written by forked processes, one per core, while this one draws the
+    summary."""
     folder = output / "students"
     folder.mkdir(parents=True, exist_ok=True)
     names = _file_names([grade.student for grade in grades])
-    feedback = {}
-    html_page, markdown_page = _HTML.get_template("feedback.html"), _MARKDOWN.get_template("feedback.md")
-    for grade in grades:
-        context = {"title": title, "grade": grade, "quiz": (answers or {}).get(grade.student, QuizAnswers())}
-        page, markdown = folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md"
-        page.write_text(html_page.render(context), encoding="utf-8")
-        markdown.write_text(markdown_page.render(context), encoding="utf-8")
-        feedback[grade.student] = (page, markdown)
-    summary = output / "index.html"
-    pages = {student: f"students/{names[student]}.html" for student in names}
-    summary.write_text(_HTML.get_template("summary.html").render(_summary_context(title, grades, pages)),
-                       encoding="utf-8")
-    return Reports(summary, feedback)
+    files = [(folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md") for grade in grades]
+    writers = _start_writers(title, grades, files)
+    try:
+        summary = output / "index.html"
+        pages = {student: f"students/{names[student]}.html" for student in names}
+        summary.write_text(_HTML.get_template("summary.html").render(_summary_context(title, grades, pages)),
+                           encoding="utf-8")
+    finally:
+        for writer in writers:
+            writer.join()
+    if failed := sum(writer.exitcode != 0 for writer in writers):
+        raise OSError(f"{output}: {failed} of {len(writers)} feedback writers failed (their errors are above)")
+    return Reports(summary, {grade.student: pair for grade, pair in zip(grades, files)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 TEST_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 SUBMISSION_STATUSES = ("graded", "error", "missing")
@@ -36,6 +37,7 @@ class SubmissionResult:
     log: str = ""
     tests: list[TestOutcome] = field(default_factory=list)
     penalty_rate: float = 0.0  # the share of the score lost for lateness (autograder/deadlines.py)
+    answers: dict[str, Any] = field(default_factory=dict)  # the quiz answers, as feedback shows them
 
     @property
     def score(self) -> float:
@@ -66,3 +68,4 @@ class StudentGrade:
     penalty: float = 0.0  # points taken off for lateness; `score` is after the penalty and adjustments
     adjustments: tuple[Adjustment, ...] = ()
     raw_score: float = 0.0  # what the hidden tests gave, before overrides and penalty
+    answers: dict[str, Any] = field(default_factory=dict)  # the quiz answers of the graded notebook

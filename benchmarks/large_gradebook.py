@@ -33,6 +33,7 @@ from autograder.gradebook import Grading, Gradebook, Student, Submission, TestRe
 
 ASSIGNMENT = "softmax"  # an assignment of the bundled course, so that the CLI finds it
 TEST_STATUSES = ("passed", "failed", "passed", "error", "passed", "timeout")
+ANSWERS = ({"q1": "C", "q2": 0.5, "q3": True}, {"q1": "A", "q2": 2.0, "q3": None}, {"q1": "C", "q2": 7, "q3": False})
 RUNS = 3  # each figure is the median of three
 
 
@@ -50,7 +51,8 @@ def fill(gradebook: Gradebook, students: int, tests: int) -> None:
         connection.execute(sa.insert(Grading), [
             {"id": i + 1, "submission_id": i + 1, "run_id": run_id, "tests_hash": "bench", "status": "graded",
              "score": float(sum(1 for k in range(tests) if (i + k) % 6 in (0, 2, 4))), "max_score": float(tests),
-             "message": "", "log": "", "graded_at": monday} for i in range(students)])
+             "message": "", "log": "", "graded_at": monday, "answers": json.dumps(ANSWERS[i % len(ANSWERS)])}
+            for i in range(students)])
         connection.execute(sa.insert(TestResult), [
             {"grading_id": i + 1, "position": k, "name": f"test_{k:02d}", "status": TEST_STATUSES[(i + k) % 6],
              "score": 1.0 if (i + k) % 6 in (0, 2, 4) else 0.0, "max_score": 1.0,

@@ -168,6 +168,7 @@ def test_migration_0002_upgrades_a_0001_gradebook_keeping_its_grades(tmp_path):
     with Gradebook(url) as gradebook:
         [grade] = gradebook.grades("softmax")
     assert (grade.student, grade.score, grade.raw_score, grade.penalty) == ("alice", 4.0, 4.0, 0.0)
+    assert grade.answers == {}  # graded before 0003: no answers were kept
     command.downgrade(config, "0001")
     with sqlite3.connect(tmp_path / "old.sqlite") as connection:
         assert connection.execute("select name, score from students, gradings").fetchall() == [("alice", 4.0)]

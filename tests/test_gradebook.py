@@ -83,7 +83,7 @@ def test_migration_creates_the_schema_in_a_new_folder(gradebook: Gradebook, tmp_
     assert (tmp_path / "nested" / "gradebook.sqlite").is_file()
     assert set(inspect(gradebook.engine).get_table_names()) == TABLES | {"alembic_version"}
     with gradebook.engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
 
 
 def test_orm_metadata_agrees_with_the_migrated_schema(gradebook: Gradebook) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from autograder.report import BAR_COLOUR, markdown_text, write_reports
+from autograder.report import BAR_COLOUR, PAGES_PER_WRITER, markdown_text, write_reports
 from autograder.results import Adjustment, StudentGrade
 from autograder.results import TestOutcome as Outcome
 from conftest import write_notebook
@@ -49,7 +49,8 @@ BAR_RGB = np.array([int(BAR_COLOUR[i:i + 2], 16) for i in (1, 3, 5)]) / 255
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory):
-    """A one-assignment course, three submissions graded and reported through the CLI."""
+    """A one-assignment course, three submissions graded and reported through the CLI once the notebooks
+    are gone: whatever a page shows comes from the gradebook."""
     root = tmp_path_factory.mktemp("report-course")
     solutions = root / "solutions" / "01_double"
     solutions.mkdir(parents=True)
@@ -61,6 +62,7 @@ def reported(tmp_path_factory):
     db = f"sqlite:///{root / 'g.sqlite'}"
     graded = autograder(root, "grade", "double", "submissions", "--db", db, "--workers", "1", "--timeout", "20")
     assert graded.returncode == 0, graded.stderr
+    shutil.rmtree(root / "submissions")
     result = autograder(root, "report", "double", "--db", db, "-o", str(root / "out"))
     assert result.returncode == 0, result.stderr
     return root / "out"
@@ -115,6 +117,42 @@ def test_student_ids_become_distinct_safe_file_names(tmp_path):
     files = [html for html, _ in written.feedback.values()]
     assert len({path.name.lower() for path in files}) == 4
     assert all(path.parent == tmp_path / "students" for path in files)
+
+
+def test_answers_that_compare_equal_are_still_each_shown_as_written(tmp_path):
+    grades = [_grade(student, 0.0, [], answers={"q1": answer})
+              for student, answer in (("one", 1), ("float", 1.0), ("true", True), ("text", "1"))]
+    written = write_reports("Doubling", grades, tmp_path)
+    shown = {student: pages[1].read_text().splitlines()[-1] for student, pages in written.feedback.items()}
+    assert shown == {"one": "| q1 | 1 |", "float": "| q1 | 1.0 |", "true": "| q1 | True |", "text": "| q1 | 1 |"}
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    """Two usable cores, whatever this machine has: a large class's pages get two forked writers."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+
+
+def test_a_large_class_is_written_by_forked_writers_exactly_as_one_process_writes_it(tmp_path, two_cores):
+    tests = [Outcome(f"test_{k}", ("passed", "failed")[(i := k % 3) % 2], 1.0 - i % 2, 1.0, "off" * (i % 2),
+                     duration=0.1 * k) for k in range(5)]
+    grades = [_grade(f"s{n:05d}", float(n % 7), tests[n % 5:], answers={"q1": n % 4})
+              for n in range(2 * PAGES_PER_WRITER)]
+    forked = write_reports("Doubling", grades, tmp_path / "forked")
+    sample = grades[:: PAGES_PER_WRITER // 7]  # few enough to be written here, in this process
+    alone = write_reports("Doubling", sample, tmp_path / "alone")
+    for grade in sample:
+        for page, same_page in zip(forked.feedback[grade.student], alone.feedback[grade.student]):
+            assert page.read_text() == same_page.read_text()
+    assert len(list((tmp_path / "forked" / "students").iterdir())) == 4 * PAGES_PER_WRITER
+
+
+def test_a_failed_page_writer_fails_the_report_with_its_folder_named(tmp_path, capfd, two_cores):
+    grades = [_grade(f"s{n:05d}", 1.0, []) for n in range(2 * PAGES_PER_WRITER)]
+    (tmp_path / "students" / "s00003.md").mkdir(parents=True)  # a folder where a page goes
+    with pytest.raises(OSError, match=r"1 of 2 feedback writers failed") as excinfo:
+        write_reports("Doubling", grades, tmp_path)
+    assert str(tmp_path) in str(excinfo.value) and "IsADirectoryError" in capfd.readouterr().err
 
 
 def test_markdown_text_is_inert():
