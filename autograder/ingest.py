@@ -20,10 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from autograder.lms_download import Entry, LmsName, archive_entries, file_entry, folder_entries, parse_name
+
+if TYPE_CHECKING:
+    import nbformat
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_STUDENT_ID = 64
@@ -68,6 +70,8 @@ def _megabytes(size: int) -> str:
 
 def _parse(raw: bytes) -> nbformat.NotebookNode:
     """The notebook in `raw` as nbformat v4; raises ValueError saying what is wrong."""
+    import nbformat  # with jsonschema, a twentieth of a second: not for the commands that never read one
+
     if not raw.strip():
         raise ValueError("the file is empty")
     body = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark (Windows editors) is harmless

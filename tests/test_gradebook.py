@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from autograder.database import default_url
+from autograder.database import MIGRATIONS, default_url, schema_head
 from autograder.gradebook import Base, Gradebook
 from autograder.results import StudentGrade, SubmissionResult
 from autograder.results import TestOutcome as Outcome  # renamed: pytest would take Test* for a test class
@@ -84,6 +86,23 @@ def test_migration_creates_the_schema_in_a_new_folder(gradebook: Gradebook, tmp_
     assert set(inspect(gradebook.engine).get_table_names()) == TABLES | {"alembic_version"}
     with gradebook.engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+
+
+def test_the_schema_head_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert schema_head() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_gradebook_at_head_opens_without_loading_alembic(gradebook: Gradebook, tmp_path: Path) -> None:
+    url = gradebook.engine.url.render_as_string()
+    probe = "import sys; from autograder.gradebook import Gradebook; Gradebook(sys.argv[1]).close(); " \
+            "print(sorted({name.split('.')[0] for name in sys.modules} & {'alembic', 'nbformat'}))"
+    opened = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True)
+    assert opened.stdout.strip() == "[]"
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"  # a new database does need Alembic
+    migrated = subprocess.run([sys.executable, "-c", probe, fresh], capture_output=True, text=True, check=True)
+    assert migrated.stdout.strip() == "['alembic']"
 
 
 def test_orm_metadata_agrees_with_the_migrated_schema(gradebook: Gradebook) -> None:
