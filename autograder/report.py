@@ -22,6 +22,7 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ BAR_COLOUR = "#1f77b4"
 MARKDOWN_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
                                   **{char: "\\" + char for char in "\\`*_[]|"}})
 PAGES_PER_WRITER = 2_000  # a forked page writer pays for itself from about this many students
+TEST_CONTENT = attrgetter("name", "status", "score", "max_score", "message")  # what a test's row shows
 UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what would break the line or a table row
 
 
@@ -172,15 +174,12 @@ class _RowCache:
     anything else's repr, so that the answers 1, 1.0 and True are three rows."""
 
     def __init__(self) -> None:
-        self._rendered: dict[tuple, str] = {}
+        self._rendered: dict[str, dict[tuple, str]] = {}  # macro name -> content -> row
 
     def rows(self, macro: Any, items: Any) -> Markup:
-        rendered, parts = self._rendered, []
+        rendered, parts = self._rendered.setdefault(macro.name, {}), []
         for item in items:
-            if isinstance(item, TestOutcome):
-                key = (macro.name, item.name, item.status, item.score, item.max_score, item.message)
-            else:
-                key = (macro.name, *map(repr, item))
+            key = TEST_CONTENT(item) if isinstance(item, TestOutcome) else tuple(map(repr, item))
             row = rendered.get(key)
             if row is None:
                 row = rendered[key] = str(macro(item))
