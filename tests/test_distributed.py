@@ -42,7 +42,7 @@ def _free_port() -> int:
 def _start(*args: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as output:
         return subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=output, stderr=subprocess.STDOUT,
-                                env=ENVIRONMENT)
+                                env=ENVIRONMENT, cwd=REPO)  # `-m` puts the cwd first on sys.path
 
 
 @pytest.fixture
