@@ -84,7 +84,9 @@ _pools: dict[str, tuple[Graders, list[str]]] = {}
 
 
 def _unpacked_assignment(job: dict[str, Any]) -> Assignment:
-    """The job's assignment, written under a folder of its own tests hash on this worker."""
+    """The job's assignment, written under a folder of its own tests hash on this host. Workers on one host
+    share it and rewrite it as their pools start: each file is written aside (outside `solutions/`, which the
+    hash covers) and renamed into place, so that no worker reads one half written."""
     root = Path(tempfile.gettempdir()) / "autograder-dask" / job["tests_hash"]
     folder = root / "solutions" / job["folder"]
     for relative, content in job["files"].items():
@@ -92,7 +94,9 @@ def _unpacked_assignment(job: dict[str, Any]) -> Assignment:
         if folder.resolve() not in target.parents:
             raise GradingError(f"the job's file {relative!r} lies outside the assignment's folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        staged = root / f".unpacking-{uuid.uuid4().hex}"
+        staged.write_bytes(content)
+        staged.replace(target)
     assignment = Course(root).assignment(job["folder"])
     if assignment.tests_hash() != job["tests_hash"]:
         raise GradingError(f"the hidden tests of {job['folder']} arrived changed on a Dask worker")

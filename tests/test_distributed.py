@@ -13,13 +13,18 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 from distributed import Client
+
+from autograder.course import Course
+from autograder.distributed import _unpacked_assignment, assignment_files
 
 REPO = Path(__file__).resolve().parent.parent
 ALICE = REPO / "solutions" / "03_softmax" / "samples" / "alice.ipynb"
@@ -37,7 +42,7 @@ def _free_port() -> int:
 def _start(*args: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as output:
         return subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=output, stderr=subprocess.STDOUT,
-                                env=ENVIRONMENT)
+                                env=ENVIRONMENT, cwd=REPO)  # `-m` puts the cwd first on sys.path
 
 
 @pytest.fixture
@@ -126,6 +131,17 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(course: Path, clust
     assert {scores[student] for student in correct} == {100.0}
     assert {scores.get(student, 0.0) for student in stubs} == {0.0}
     assert unfinished == 0
+
+
+def test_pools_starting_together_on_one_host_never_read_the_assignment_half_written(
+        course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assignment = Course(course).assignment("softmax")
+    job = {"folder": assignment.folder, "files": assignment_files(assignment), "tests_hash": assignment.tests_hash()}
+    with ThreadPoolExecutor(2) as pool:
+        hashes = set(pool.map(lambda _: _unpacked_assignment(job).tests_hash(), range(200)))
+    assert hashes == {job["tests_hash"]}
+    assert not list((tmp_path / "autograder-dask").glob("*/.unpacking-*"))
 
 
 def test_a_malformed_scheduler_address_is_refused_before_the_gradebook_opens(course: Path, tmp_path: Path) -> None:
