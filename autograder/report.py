@@ -110,9 +110,22 @@ def _write_feedback(title: str, grades: list[StudentGrade], files: list[tuple[Pa
     """Each grade's HTML and Markdown page, into its pair of `files`."""
     html_pages, markdown_pages = FeedbackPages(HTML, title), FeedbackPages(MARKDOWN, title)
     for grade, (page, markdown) in zip(grades, files, strict=True):
-        with open(page, "wb") as html_file, open(markdown, "wb") as markdown_file:  # bytes: no text layer
-            html_file.write(html_pages.page(grade).encode())
-            markdown_file.write(markdown_pages.page(grade).encode())
+        _write_if_changed(page, html_pages.page(grade).encode())
+        _write_if_changed(markdown, markdown_pages.page(grade).encode())
+
+
+def _write_if_changed(path: Path, content: bytes) -> None:
+    """Write `content` to `path` unless the file holds exactly that already: a report written again after a
+    regrade rewrites only the pages that changed (on a disk, reading a page costs far less than rewriting it)
+    and the others keep their modification times."""
+    try:
+        with open(path, "rb") as existing:
+            if existing.read(len(content) + 1) == content:
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "wb") as file:
+        file.write(content)
 
 
 def _start_writers(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]]) -> list[BaseProcess]:

@@ -128,6 +128,15 @@ def test_answers_that_compare_equal_are_still_each_shown_as_written(tmp_path):
     assert shown == {"one": "| q1 | 1 |", "float": "| q1 | 1.0 |", "true": "| q1 | True |", "text": "| q1 | 1 |"}
 
 
+def test_a_report_written_again_rewrites_only_the_pages_that_changed(tmp_path):
+    pages = write_reports("Doubling", [_grade("ann", 1.0, []), _grade("bob", 2.0, [])], tmp_path).feedback
+    for page in [*pages["ann"], *pages["bob"]]:
+        os.utime(page, (0, 0))
+    write_reports("Doubling", [_grade("ann", 1.0, []), _grade("bob", 7.0, [])], tmp_path)  # bob regraded
+    assert [page.stat().st_mtime for page in pages["ann"]] == [0, 0]
+    assert all(page.stat().st_mtime > 0 and "7 / 10 points" in page.read_text() for page in pages["bob"])
+
+
 @pytest.fixture
 def two_cores(monkeypatch):
     """Two usable cores, whatever this machine has: a large class's pages get two forked writers."""
