@@ -127,7 +127,9 @@ class FeedbackPages:
                            for a in grade.adjustments)
             sections.append(shown.adjustments.format(rows=rows))
         if grade.tests:
-            sections.append(shown.tests.format(rows="".join(map(self._test_row, grade.tests))))
+            known = self._test_rows
+            rows = [known.get(content) or self._test_row(content) for content in map(TEST_CONTENT, grade.tests)]
+            sections.append(shown.tests.format(rows="".join(rows)))
         if grade.answers:
             rows = "".join(shown.answer_row.format(question=escaped(question),
                                                    answer="not answered" if answer is None else escaped(answer))
@@ -140,13 +142,12 @@ class FeedbackPages:
             late=" (late)" if grade.late else "", penalty=f"−{grade.penalty:g} points" if grade.penalty else "none",
             sections="".join(sections))
 
-    def _test_row(self, test: TestOutcome) -> str:
-        content = TEST_CONTENT(test)
-        row = self._test_rows.get(content)
-        if row is None:
-            row = self._test_rows[content] = self.format.test_row.format(
-                name=self._escaped(test.name), status=self._escaped(test.status), score=f"{test.score:g}",
-                max_score=f"{test.max_score:g}", message=self._escaped(test.message))
+    def _test_row(self, content: tuple) -> str:
+        """The row of a test whose TEST_CONTENT is `content`, formatted and kept for the students who share it."""
+        name, status, score, max_score, message = content
+        row = self._test_rows[content] = self.format.test_row.format(
+            name=self._escaped(name), status=self._escaped(status), score=f"{score:g}", max_score=f"{max_score:g}",
+            message=self._escaped(message))
         return row
 
     def _escaped(self, text: str) -> str:
