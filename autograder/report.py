@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import statistics
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -159,7 +160,7 @@ def write_reports(title: str, grades: list[StudentGrade], output: Path, plots: S
     folder.mkdir(parents=True, exist_ok=True)
     names = _file_names([grade.student for grade in grades])
     files = [(folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md") for grade in grades]
-    with plots or SummaryPlots() as plotter:
+    with nullcontext(plots) if plots else SummaryPlots() as plotter:  # the caller closes the plots it gave
         writers = _start_writers(title, grades, files)
         try:
             summary = output / "index.html"

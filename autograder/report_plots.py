@@ -62,9 +62,10 @@ def pass_rate_chart(pass_rates: dict[str, float]) -> str:
     return _png(figure)
 
 
-def _plotter(connection: Connection) -> None:
+def _plotter(connection: Connection, reports_end: Connection) -> None:
     """The plotting process: matplotlib first, then one request, one answer. It ends when the report does:
-    the pipe's end of file says so."""
+    the pipe's end of file says so, once this process has closed its copy of the report's end."""
+    reports_end.close()
     import matplotlib.figure  # noqa: F401  (the point of this process: imported while the grades load)
 
     with connection:
@@ -83,7 +84,8 @@ class SummaryPlots:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_plotter, args=(theirs,), name="summary plots", daemon=True)
+        self._process = context.Process(target=_plotter, args=(theirs, self._connection), name="summary plots",
+                                        daemon=True)
         self._process.start()
         theirs.close()
 
