@@ -32,6 +32,12 @@ console = Console(highlight=False)
 # A class of thousands is freed with the process: the collector's passes over it on the way out took a
 # third of a second of `report` and `export`. Frozen objects are freed all the same, without them.
 atexit.register(gc.freeze)
+
+
+def _spare_the_collector() -> None:
+    """For a command that reads a class of thousands, makes little cyclic garbage and exits: without the
+    cycle collector's passes over those objects while it runs, `report` takes a tenth less time."""
+    gc.disable()
 DEMO_DB = Path("db") / "demo.sqlite"
 
 
@@ -131,6 +137,7 @@ def export(assignment: str, fmt: str, output: Path | None, student: str | None, 
 
     Example: autograder export softmax --format canvas -o softmax-canvas.csv
     """
+    _spare_the_collector()
     found = _assignment(assignment)
     with Gradebook(db_url) as gradebook:
         grades = [g for g in gradebook.grades(found.name) if student in (None, g.student)]
@@ -334,6 +341,7 @@ def report(assignment: str, output: Path | None, db_url: str | None) -> None:
 
     Example: autograder report softmax -o reports/softmax
     """
+    _spare_the_collector()
     from autograder.report import write_reports
     from autograder.report_plots import SummaryPlots
 
