@@ -21,9 +21,8 @@ def settle(grade: StudentGrade, penalty_rate: float, adjustments: Iterable[Adjus
         score = round(grade.score, 6)
         return grade if score == grade.score else replace(grade, score=score)
     points = {a.test: a.points for a in adjustments if a.test is not None}
-    overridden = [test for test in grade.tests if test.name in points] if points else []
-    tests = [replace(test, score=points[test.name]) if test in overridden else test
-             for test in grade.tests] if overridden else grade.tests
+    overridden = [test for test in grade.tests if test.name in points]
+    tests = [replace(test, score=points[test.name]) if test in overridden else test for test in grade.tests]
     subtotal = grade.score + sum(points[test.name] - test.score for test in overridden)
     total = next((a.points for a in adjustments if a.test is None), None)
     penalty = 0.0 if total is not None else round(penalty_rate * max(subtotal, 0.0), 6)
