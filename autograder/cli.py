@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -341,14 +342,13 @@ def report(assignment: str, output: Path | None, db_url: str | None) -> None:
     Example: autograder report softmax -o reports/softmax
     """
     _spare_the_collector()
-    from autograder.report import write_reports
+    from autograder.report import write_class_reports
     from autograder.report_plots import SummaryPlots
 
     found = _assignment(assignment)
-    with SummaryPlots() as plots:  # matplotlib is imported there while the grades are read here
-        with Gradebook(db_url) as gradebook:
-            grades = gradebook.grades(found.name)
-        written = write_reports(found.title, grades, output or Path("reports") / found.name, plots)
+    with SummaryPlots() as plots, Gradebook(db_url) as gradebook:  # matplotlib is imported while grades load
+        written = write_class_reports(found.title, gradebook.student_names(), partial(gradebook.grades, found.name),
+                                      output or Path("reports") / found.name, plots)
     _line(f"wrote {written.summary} and feedback for {len(written.feedback)} students in "
           f"{written.summary.parent / 'students'}")
 

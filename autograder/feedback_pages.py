@@ -114,6 +114,7 @@ class FeedbackPages:
         self.format = page_format
         self.title = page_format.escape(title)
         self._test_rows: dict[tuple, str] = {}
+        self._answer_rows: dict[tuple, str] = {}
         self._escapes: dict[str, str] = {}
 
     def page(self, grade: StudentGrade) -> str:
@@ -131,9 +132,7 @@ class FeedbackPages:
             rows = [known.get(content) or self._test_row(content) for content in map(TEST_CONTENT, grade.tests)]
             sections.append(shown.tests.format(rows="".join(rows)))
         if grade.answers:
-            rows = "".join(shown.answer_row.format(question=escaped(question),
-                                                   answer="not answered" if answer is None else escaped(answer))
-                           for question, answer in grade.answers.items())
+            rows = "".join([self._answer_row(question, answer) for question, answer in grade.answers.items()])
             sections.append(shown.answers.format(rows=rows))
         submitted = grade.submitted_at.strftime("%Y-%m-%d %H:%M UTC") if grade.submitted_at else "no submission"
         return shown.page.format(
@@ -148,6 +147,15 @@ class FeedbackPages:
         row = self._test_rows[content] = self.format.test_row.format(
             name=self._escaped(name), status=self._escaped(status), score=f"{score:g}", max_score=f"{max_score:g}",
             message=self._escaped(message))
+        return row
+
+    def _answer_row(self, question: str, answer: Any) -> str:
+        """The row of one quiz answer, formatted once per report for the students who gave it."""
+        content = (question, type(answer), answer)  # the type, since True == 1 == 1.0 and they read differently
+        row = self._answer_rows.get(content)
+        if row is None:
+            row = self._answer_rows[content] = self.format.answer_row.format(
+                question=self._escaped(question), answer="not answered" if answer is None else self.format.escape(answer))
         return row
 
     def _escaped(self, text: str) -> str:

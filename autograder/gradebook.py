@@ -207,13 +207,21 @@ def _max_score(assignment: str) -> sa.Select[tuple[float | None]]:
     return _gradings_of(assignment, sa.func.max(Grading.max_score))
 
 
-def _latest_gradings(assignment: str) -> sa.CTE:
-    """The id of each student's latest grading of their latest submission to the assignment."""
+def _in_part(student_id: sa.ColumnElement[int], part: tuple[int, int]) -> sa.ColumnElement[bool]:
+    """Whether the student is in part k of n: their id is k modulo n."""
+    k, n = part
+    return student_id % n == k if n > 1 else sa.true()
+
+
+def _latest_gradings(assignment: str, part: tuple[int, int]) -> sa.CTE:
+    """The id of each student's latest grading of their latest submission to the assignment, for the
+    students in `part`."""
     newest_first = sa.func.row_number().over(
         partition_by=Submission.student_id,
         order_by=(Submission.submitted_at.desc(), Submission.id.desc(), Grading.id.desc()),
     )
-    ranked = _gradings_of(assignment, Grading.id, newest_first.label("rank")).subquery()
+    ranked = _gradings_of(assignment, Grading.id, newest_first.label("rank"))
+    ranked = ranked.where(_in_part(Submission.student_id, part)).subquery()
     return sa.select(ranked.c.id).where(ranked.c.rank == 1).cte("latest")
 
 
@@ -360,10 +368,20 @@ class Gradebook:
         with self._reading() as session:
             return session.scalar(_max_score(assignment)) or 0.0
 
-    def grades(self, assignment: str) -> list[StudentGrade]:
+    def student_names(self) -> list[str]:
+        """Every known student's id, sorted."""
+        with self.engine.connect() as connection:
+            return sorted(connection.scalars(sa.select(Student.name)))
+
+    def grades(self, assignment: str, part: tuple[int, int] = (0, 1)) -> list[StudentGrade]:
         """Every known student's standing on the assignment, sorted by student id: late penalty and
-        adjustments applied (`score` is final, `raw_score` what the hidden tests gave)."""
-        latest = _latest_gradings(assignment)
+        adjustments applied (`score` is final, `raw_score` what the hidden tests gave). With `part` (k, n),
+        only the students in the k-th of n parts of the class (k = 0 .. n - 1): a large class loads in
+        parts, each put to use while the next loads."""
+        k, n = part
+        if not 0 <= k < n:
+            raise ValueError(f"part {k} of {n} does not exist")
+        latest = _latest_gradings(assignment, part)
         with _no_cycle_collection(), self.engine.connect() as connection:  # plain rows, no ORM objects
             # The DBAPI's own tuples: these str and float columns need no conversion, and 200,000 Row objects
             # would cost more than the query.
@@ -374,9 +392,10 @@ class Gradebook:
                                             answers=json.loads(row[9] or "{}")), row[8])
                       for row in connection.execute(_latest_grades(latest))}
             adjusted: dict[str, list[Adjustment]] = {}
-            for name, test, points, comment in connection.execute(_adjustment_rows(assignment)):
+            adjustments = _adjustment_rows(assignment).where(_in_part(StoredAdjustment.student_id, part))
+            for name, test, points, comment in connection.execute(adjustments):
                 adjusted.setdefault(name, []).append(Adjustment(test or None, points, comment))
             max_score = connection.scalar(_max_score(assignment)) or 0.0
-            students = sorted(connection.scalars(sa.select(Student.name)))
+            students = sorted(connection.scalars(sa.select(Student.name).where(_in_part(Student.id, part))))
         return [settle(*graded.get(student, (_missing(student, max_score), 0.0)), adjusted.get(student, []))
                 for student in students]

@@ -8,6 +8,10 @@ quiz answers the graded notebook gave (kept at grading time,
 escaped values (`autograder.feedback_pages`); the summary is a jinja2
 template (already installed with torch) that autoescapes every value, so a
 student id or message cannot inject markup anywhere.
+
+A class of thousands is loaded in parts (`Gradebook.grades(part=...)`), one
+per core: each part's pages are written by a forked process while the next
+part loads, and this process writes the summary once all have arrived.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import multiprocessing
 import os
 import statistics
 from collections import Counter
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -79,18 +85,24 @@ class Reports:
     feedback: dict[str, tuple[Path, Path]]  # student -> (HTML, Markdown)
 
 
-def _file_names(students: list[str]) -> dict[str, str]:
-    """A distinct, safe file stem per student id."""
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for student in students:
+class _FileNames(dict[str, str]):
+    """A distinct, safe file stem per student id: in sorted order for the students known at the start,
+    then in order of arrival for any graded while the report loads."""
+
+    def __init__(self, students: Iterable[str]) -> None:
+        super().__init__()
+        self._taken: set[str] = set()
+        for student in sorted(students):
+            self[student]  # noqa: B018  (a stem is given on first lookup)
+
+    def __missing__(self, student: str) -> str:
         stem, number = student_id(student), 1
-        while stem.lower() in taken:
+        while stem.lower() in self._taken:
             number += 1
             stem = f"{student_id(student)}-{number}"
-        taken.add(stem.lower())
-        names[student] = stem
-    return names
+        self._taken.add(stem.lower())
+        self[student] = stem
+        return stem
 
 
 def _summary_context(title: str, grades: list[StudentGrade], pages: dict[str, str],
@@ -107,64 +119,95 @@ def _summary_context(title: str, grades: list[StudentGrade], pages: dict[str, st
             "histogram": histogram, "pass_rates": pass_rates}
 
 
-def _write_feedback(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]]) -> None:
-    """Each grade's HTML and Markdown page, into its pair of `files`."""
+def _write_feedback(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]],
+                    sizes: dict[str, int]) -> None:
+    """Each grade's HTML and Markdown page, into its pair of `files`; `sizes` are those of the files that
+    were in the folder already, by name."""
     html_pages, markdown_pages = FeedbackPages(HTML, title), FeedbackPages(MARKDOWN, title)
     for grade, (page, markdown) in zip(grades, files, strict=True):
-        _write_if_changed(page, html_pages.page(grade).encode())
-        _write_if_changed(markdown, markdown_pages.page(grade).encode())
+        _write_if_changed(page, html_pages.page(grade).encode(), sizes.get(page.name))
+        _write_if_changed(markdown, markdown_pages.page(grade).encode(), sizes.get(markdown.name))
 
 
-def _write_if_changed(path: Path, content: bytes) -> None:
-    """Write `content` to `path` unless the file holds exactly that already: a report written again after a
-    regrade rewrites only the pages that changed (on a disk, reading a page costs far less than rewriting it)
-    and the others keep their modification times."""
-    try:
+def _write_if_changed(path: Path, content: bytes, size: int | None) -> None:
+    """Write `content` to `path` unless the file there (of `size` bytes, None when there is none) holds
+    exactly that already: a report written again after a regrade rewrites only the pages that changed (on a
+    disk, reading a page costs far less than rewriting it) and the others keep their modification times.
+    Plain system calls: a buffered file object costs as much again as the writing, twenty thousand times."""
+    if size == len(content):
         with open(path, "rb") as existing:
-            if existing.read(len(content) + 1) == content:
+            if existing.read() == content:
                 return
-    except FileNotFoundError:
-        pass
-    with open(path, "wb") as file:
-        file.write(content)
-
-
-def _start_writers(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]]) -> list[BaseProcess]:
-    """Forked processes that write the feedback pages between them, one per usable core and
-    PAGES_PER_WRITER students; none (the pages are written here, now) on a single core or for a small class."""
-    cores = len(os.sched_getaffinity(0))
-    writers = min(cores, len(grades) // PAGES_PER_WRITER)
-    if cores < 2 or writers < 1:
-        _write_feedback(title, grades, files)
-        return []
-    context = multiprocessing.get_context("fork")  # the children share the grades already in memory
-    shares = [range(len(grades))[k::writers] for k in range(writers)]
-    processes = [context.Process(target=_write_feedback, name="feedback writer", daemon=True,
-                                 args=(title, [grades[i] for i in share], [files[i] for i in share]))
-                 for share in shares]
-    gc.freeze()  # the children's collector leaves the shared objects alone: their pages are not copied
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        for process in processes:
-            process.start()
+        unwritten = memoryview(content)
+        while unwritten:
+            unwritten = unwritten[os.write(descriptor, unwritten):]
+    finally:
+        os.close(descriptor)
+
+
+def _sizes(folder: Path) -> dict[str, int]:
+    """The size of each file in `folder`, by name: one listing instead of a failed open per new page."""
+    with os.scandir(folder) as entries:
+        return {entry.name: entry.stat().st_size for entry in entries if entry.is_file(follow_symlinks=False)}
+
+
+def part_count(students: int) -> int:
+    """In how many parts a class of `students` is loaded and its pages written, each part's by a forked
+    writer: one per usable core and PAGES_PER_WRITER students; 1 (written in this process, no fork) on a
+    single core or for a small class."""
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(cores, students // PAGES_PER_WRITER)) if cores > 1 else 1
+
+
+def _start_writer(title: str, grades: list[StudentGrade], files: list[tuple[Path, Path]],
+                  sizes: dict[str, int]) -> BaseProcess:
+    """A forked process that writes the pages of `grades` (the children share the grades already in memory)."""
+    process = multiprocessing.get_context("fork").Process(
+        target=_write_feedback, name="feedback writer", daemon=True, args=(title, grades, files, sizes))
+    gc.freeze()  # the child's collector leaves the shared objects alone: their pages are not copied
+    try:
+        process.start()
     finally:
         gc.unfreeze()
-    return processes
+    return process
 
 
 def write_reports(title: str, grades: list[StudentGrade], output: Path, plots: SummaryPlots | None = None) -> Reports:
+    """Write `output/index.html` (the summary) and `output/students/<id>.html` and `.md` for each of
+    `grades`; see `write_class_reports`."""
+    return write_class_reports(title, [grade.student for grade in grades], lambda part: grades[part[0]::part[1]],
+                               output, plots)
+
+
+def write_class_reports(title: str, students: list[str], load: Callable[[tuple[int, int]], list[StudentGrade]],
+                        output: Path, plots: SummaryPlots | None = None) -> Reports:
     """Write `output/index.html` (the summary) and `output/students/<id>.html` and `.md` for each student.
-    The pages of a large class are written by forked processes while this one writes the summary, whose
-    plots come from `plots` (started before the grades were read, see autograder.report_plots) or from a
-    plotter started now."""
+    The class is loaded in `part_count(len(students))` parts, `load((k, n))` giving part k of n (as
+    `Gradebook.grades` does); each part's pages are written by a forked writer, started as soon as the part
+    is loaded, while this process loads the next and then writes the summary, whose plots come from `plots`
+    (started before the grades were read, see autograder.report_plots) or from a plotter started now."""
     folder = output / "students"
     folder.mkdir(parents=True, exist_ok=True)
-    names = _file_names([grade.student for grade in grades])
-    files = [(folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md") for grade in grades]
+    names, sizes, parts = _FileNames(students), _sizes(folder), part_count(len(students))
+    grades: list[StudentGrade] = []
+    feedback: dict[str, tuple[Path, Path]] = {}
+    writers: list[BaseProcess] = []
     with nullcontext(plots) if plots else SummaryPlots() as plotter:  # the caller closes the plots it gave
-        writers = _start_writers(title, grades, files)
         try:
+            for part in map(load, ((k, parts) for k in range(parts))):
+                files = [(folder / f"{names[grade.student]}.html", folder / f"{names[grade.student]}.md")
+                         for grade in part]
+                if parts == 1:
+                    _write_feedback(title, part, files, sizes)
+                else:
+                    writers.append(_start_writer(title, part, files, sizes))
+                grades += part
+                feedback.update(zip((grade.student for grade in part), files))
+            grades.sort(key=attrgetter("student"))
+            pages = {grade.student: f"students/{names[grade.student]}.html" for grade in grades}
             summary = output / "index.html"
-            pages = {student: f"students/{names[student]}.html" for student in names}
             context = _summary_context(title, grades, pages, plotter)
             summary.write_text(_HTML.get_template("summary.html").render(context), encoding="utf-8")
         finally:
@@ -172,4 +215,4 @@ def write_reports(title: str, grades: list[StudentGrade], output: Path, plots: S
                 writer.join()
     if failed := sum(writer.exitcode != 0 for writer in writers):
         raise OSError(f"{output}: {failed} of {len(writers)} feedback writers failed (their errors are above)")
-    return Reports(summary, {grade.student: pair for grade, pair in zip(grades, files)})
+    return Reports(summary, feedback)

@@ -1,4 +1,5 @@
-"""The gradebook on a real PostgreSQL server: migrations, records, and two `grade` processes at once.
+"""The gradebook on a real PostgreSQL server: migrations, records, a class loaded in parts, and two `grade`
+processes at once.
 
 The server's URL comes from $AUTOGRADER_TEST_POSTGRES (`.ci/run` starts a throwaway
 cluster and sets it); each test gets a database of its own. Without it the tests
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from alembic.script import ScriptDirectory
 
 from autograder.database import MIGRATIONS, sqlalchemy_url
 from autograder.gradebook import Base, Gradebook
-from autograder.results import SubmissionResult
+from autograder.overrides import adjust
+from autograder.results import Adjustment, SubmissionResult
 from autograder.results import TestOutcome as Outcome  # renamed: pytest would take Test* for a test class
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,6 +114,37 @@ def test_records_round_trip_on_postgres_even_with_nul_characters(postgres_url: s
     assert (grade.student, grade.score, grade.max_score, grade.submitted_at) == ("alice", 2.0, 3.0, submitted_at)
     assert grade.message == "printed \ufffd here"
     assert [test.message for test in grade.tests] == ["", "bad\ufffd"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_class_loaded_in_parts_is_the_class_loaded_whole(backend: str, request, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gradebook.sqlite'}" if backend == "sqlite" else request.getfixturevalue(
+        "postgres_url")
+    monday = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    with Gradebook(url) as gradebook:
+        run_id = gradebook.start_run("softmax", seed=1, tests_hash="t1", environment={})
+        for n in range(7):  # a late one, an error, a resubmission (the later counts) and two overrides
+            tests = [Outcome("test_a", "passed", 2.0, 2.0), Outcome("test_b", "failed", 0.0, 1.0, f"off by {n}")]
+            result = SubmissionResult(f"s{n}", f"in/s{n}.ipynb", f"c{n}", monday, "error" if n == 4 else "graded",
+                                      3.0, late=n == 2, penalty_rate=0.5 * (n == 2), tests=tests * (n != 4))
+            gradebook.record(run_id, "softmax", result)
+        gradebook.record(run_id, "softmax", SubmissionResult("s5", "in/s5.ipynb", "c9", monday + timedelta(hours=1),
+                                                            "graded", 3.0, tests=tests[:1]))
+        adjust(gradebook, "softmax", "s1", Adjustment("test_b", 1.0, "close"))
+        adjust(gradebook, "softmax", "s6", Adjustment(None, 3.0, "regraded by hand"))
+        pooling_run = gradebook.start_run("pooling", seed=1, tests_hash="t1", environment={})
+        gradebook.record(pooling_run, "pooling", SubmissionResult("t0", "in/t0.ipynb", "d0", monday, "graded", 1.0))
+
+        whole = gradebook.grades("softmax")
+        assert gradebook.student_names() == [grade.student for grade in whole] == [*(f"s{n}" for n in range(7)), "t0"]
+        for count in (1, 2, 3):
+            parts = [gradebook.grades("softmax", part=(k, count)) for k in range(count)]
+            assert sorted(sum(parts, []), key=lambda grade: grade.student) == whole
+            assert all(parts) and all(part == sorted(part, key=lambda grade: grade.student) for part in parts)
+        with pytest.raises(ValueError, match="part 2 of 2 does not exist"):
+            gradebook.grades("softmax", part=(2, 2))
+    assert [(g.score, g.penalty, len(g.adjustments)) for g in whole if g.student in ("s1", "s2", "s5", "s6")] == [
+        (3.0, 0.0, 1), (1.0, 1.0, 0), (2.0, 0.0, 0), (3.0, 0.0, 1)]
 
 
 def _grade(course: Path, folder: Path, url: str) -> subprocess.Popen:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from autograder import report
 from autograder.report import PAGES_PER_WRITER, write_reports
 from autograder.report_plots import BAR_COLOUR
 from autograder.results import Adjustment, StudentGrade
@@ -155,6 +156,34 @@ def test_a_large_class_is_written_by_forked_writers_exactly_as_one_process_write
         for page, same_page in zip(forked.feedback[grade.student], alone.feedback[grade.student]):
             assert page.read_text() == same_page.read_text()
     assert len(list((tmp_path / "forked" / "students").iterdir())) == 4 * PAGES_PER_WRITER
+
+
+def test_each_part_of_a_large_class_is_being_written_while_the_next_loads(tmp_path, two_cores, monkeypatch):
+    grades = [_grade(f"s{n:05d}", 1.0, []) for n in range(2 * PAGES_PER_WRITER)]
+    events, start = [], report._start_writer
+
+    def load(part: tuple[int, int]) -> list[StudentGrade]:
+        events.append(f"load {part}")
+        return grades[part[0]::part[1]]
+
+    def start_writer(title, part, files, sizes):
+        events.append(f"writer for {len(part)} pages")
+        return start(title, part, files, sizes)
+
+    monkeypatch.setattr(report, "_start_writer", start_writer)
+    written = report.write_class_reports("Doubling", [grade.student for grade in grades], load, tmp_path)
+    assert events == ["load (0, 2)", f"writer for {PAGES_PER_WRITER} pages", "load (1, 2)",
+                      f"writer for {PAGES_PER_WRITER} pages"]
+    assert all(page.is_file() for pair in written.feedback.values() for page in pair)
+    assert len(written.feedback) == 2 * PAGES_PER_WRITER
+
+
+def test_a_student_graded_while_the_report_loads_still_gets_a_page_of_their_own(tmp_path):
+    graded = [_grade("ann", 1.0, []), _grade("ANN", 2.0, [])]  # ANN was not a student when the report began
+    written = report.write_class_reports("Doubling", ["ann"], lambda part: graded, tmp_path)
+    assert {student: html.name for student, (html, _) in written.feedback.items()} == {"ann": "ann.html",
+                                                                                      "ANN": "ANN-2.html"}
+    assert "2 / 10 points" in written.feedback["ANN"][0].read_text()
 
 
 def test_a_failed_page_writer_fails_the_report_with_its_folder_named(tmp_path, capfd, two_cores):
