@@ -154,8 +154,9 @@ class FeedbackPages:
         content = (question, type(answer), answer)  # the type, since True == 1 == 1.0 and they read differently
         row = self._answer_rows.get(content)
         if row is None:
-            row = self._answer_rows[content] = self.format.answer_row.format(
-                question=self._escaped(question), answer="not answered" if answer is None else self.format.escape(answer))
+            shown = "not answered" if answer is None else self.format.escape(answer)
+            row = self._answer_rows[content] = self.format.answer_row.format(question=self._escaped(question),
+                                                                             answer=shown)
         return row
 
     def _escaped(self, text: str) -> str:

@@ -93,9 +93,12 @@ class _FileNames(dict[str, str]):
         super().__init__()
         self._taken: set[str] = set()
         for student in sorted(students):
-            self[student]  # noqa: B018  (a stem is given on first lookup)
+            self._name(student)
 
     def __missing__(self, student: str) -> str:
+        return self._name(student)
+
+    def _name(self, student: str) -> str:
         stem, number = student_id(student), 1
         while stem.lower() in self._taken:
             number += 1
@@ -215,4 +218,4 @@ def write_class_reports(title: str, students: list[str], load: Callable[[tuple[i
                 writer.join()
     if failed := sum(writer.exitcode != 0 for writer in writers):
         raise OSError(f"{output}: {failed} of {len(writers)} feedback writers failed (their errors are above)")
-    return Reports(summary, feedback)
+    return Reports(summary, dict(sorted(feedback.items())))
