@@ -209,7 +209,7 @@ def write_class_reports(title: str, students: list[str], load: Callable[[tuple[i
                 grades += part
                 feedback.update(zip((grade.student for grade in part), files))
             grades.sort(key=attrgetter("student"))
-            pages = {grade.student: f"students/{names[grade.student]}.html" for grade in grades}
+            pages = {student: f"students/{html.name}" for student, (html, _) in feedback.items()}
             summary = output / "index.html"
             context = _summary_context(title, grades, pages, plotter)
             summary.write_text(_HTML.get_template("summary.html").render(context), encoding="utf-8")
